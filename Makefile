@@ -1,0 +1,40 @@
+# berth: the two commands a newcomer needs are `make up` and `make test`.
+SHELL := /bin/bash
+CARGO_FLAGS := --locked --offline
+HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p' | tr 'a-z-' 'A-Z_')
+# Each privileged test process runs inside its own throwaway host.
+TESTHOST_RUNNER := CARGO_TARGET_$(HOST_TRIPLE)_RUNNER=$(CURDIR)/scripts/testhost
+LEAKDIR := $(CURDIR)/target/leakcheck
+
+.PHONY: up test setup build lint unit test-privileged bench-ipam
+
+## up: install what is missing, build, and run the main job (for now the IPAM benchmark).
+up: setup build bench-ipam
+
+## test: the whole suite: formatting, clippy, unit tests, privileged tests.
+test: setup lint unit test-privileged
+
+setup:
+	scripts/setup.sh
+
+build:
+	cargo build $(CARGO_FLAGS) --workspace --release
+
+lint:
+	cargo fmt --all --check
+	cargo clippy $(CARGO_FLAGS) --workspace --all-targets -- -D warnings
+
+## unit: tests that need no privilege (pure logic, property tests).
+unit:
+	cargo test $(CARGO_FLAGS) --workspace --exclude tests
+
+## test-privileged: end-to-end tests, each in its own throwaway host, and a
+## check that the real machine is exactly as before.
+test-privileged:
+	scripts/leakcheck snapshot $(LEAKDIR)
+	$(TESTHOST_RUNNER) cargo nextest run $(CARGO_FLAGS) -p tests --no-fail-fast
+	scripts/leakcheck compare $(LEAKDIR)
+
+## bench-ipam: allocations/s, releases/s and memory per address.
+bench-ipam:
+	cargo bench $(CARGO_FLAGS) -p ipam --bench ipam

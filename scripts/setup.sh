@@ -1,0 +1,33 @@
+#!/bin/sh
+# setup.sh: install what berth needs on a fresh Debian machine (run as root).
+# Idempotent and quick when everything is already there.
+set -eu
+cd "$(dirname "$0")/.."
+
+# Debian packages: the kernel tools the tests and the daemon drive
+# (iproute2, nftables), namespaces and mounts (util-linux, mount), process
+# tools (procps), and the real clients the end-to-end tests use.
+PACKAGES="iproute2 nftables util-linux mount procps busybox-static bind9-dnsutils iputils-ping curl make"
+
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "setup: installing Debian packages:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# The Rust toolchain pinned in rust-toolchain.toml, with rustfmt and clippy.
+command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust with rustup first" >&2; exit 1; }
+cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+# cargo-nextest runs each privileged test as its own process, hence in its own host.
+cargo nextest --version >/dev/null 2>&1 || cargo install --locked cargo-nextest
+
+# Every crate is fetched now, before any test enters a network namespace;
+# builds after this point run with --offline.
+cargo fetch --locked -q

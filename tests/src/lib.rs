@@ -1,0 +1,85 @@
+//! Harness for berth's privileged end-to-end tests.
+//!
+//! Every privileged test runs in its own throwaway host (see
+//! `scripts/testhost`, the target runner these tests are run under): a fresh
+//! network namespace, a private mount namespace with tmpfs over `/run` and
+//! `/tmp`, a fresh sysfs, and a private PID namespace whose init is the test
+//! process itself. When the test ends, passing or panicking, the kernel
+//! tears the whole host down, so a test needs no clean-up code to leave the
+//! real machine untouched.
+//!
+//! A test starts with [`TestHost::enter`], which refuses to run anywhere but
+//! in such a host: these tests create bridges, rules and mounts, and must
+//! never do so on the real machine.
+
+#![warn(missing_docs)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The throwaway host a privileged test runs in.
+#[derive(Debug)]
+pub struct TestHost {
+    _private: (),
+}
+
+impl TestHost {
+    /// Checks that this process is the init of a throwaway host made by
+    /// `scripts/testhost`, and panics otherwise.
+    pub fn enter() -> Self {
+        let marked = std::env::var_os("BERTH_TESTHOST").is_some_and(|v| v == "1");
+        let is_init = std::process::id() == 1;
+        assert!(
+            marked && is_init,
+            "privileged tests run only inside a throwaway host: \
+             run `make test-privileged` (or set the target runner to scripts/testhost)"
+        );
+        Self { _private: () }
+    }
+
+    /// A fresh state directory for this test, on the host's private tmpfs.
+    pub fn dir(&self, name: &str) -> PathBuf {
+        let dir = Path::new("/tmp").join(name);
+        fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| panic!("creating state directory {}: {e}", dir.display()));
+        dir
+    }
+
+    /// Names of the network interfaces of this host, sorted, as sysfs shows them.
+    pub fn links(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir("/sys/class/net")
+            .unwrap_or_else(|e| panic!("reading /sys/class/net: {e}"))
+            .map(|e| {
+                e.unwrap_or_else(|e| panic!("reading /sys/class/net: {e}"))
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// Runs a program and returns its standard output; panics with its standard
+/// error when it fails, so test failures say what went wrong.
+pub fn run(program: &str, args: &[&str]) -> String {
+    let out = output(program, args);
+    assert!(
+        out.status.success(),
+        "`{program} {}` failed ({}): {}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs a program and returns all it produced, whatever its exit status.
+pub fn output(program: &str, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("starting `{program}`: {e}"))
+}
