@@ -2,8 +2,8 @@
 //!
 //! Every privileged test runs in its own throwaway host (see
 //! `scripts/testhost`, the target runner these tests are run under): a fresh
-//! network namespace, a private mount namespace with tmpfs over `/run` and
-//! `/tmp`, a fresh sysfs, and a private PID namespace whose init is the test
+//! network namespace, a private mount namespace with tmpfs over `/run` (state
+//! directories and `TMPDIR` live there), a fresh sysfs, and a private PID namespace whose init is the test
 //! process itself. When the test ends, passing or panicking, the kernel
 //! tears the whole host down, so a test needs no clean-up code to leave the
 //! real machine untouched.
@@ -40,7 +40,7 @@ impl TestHost {
 
     /// A fresh state directory for this test, on the host's private tmpfs.
     pub fn dir(&self, name: &str) -> PathBuf {
-        let dir = Path::new("/tmp").join(name);
+        let dir = Path::new("/run/testhost/state").join(name);
         fs::create_dir_all(&dir)
             .unwrap_or_else(|e| panic!("creating state directory {}: {e}", dir.display()));
         dir

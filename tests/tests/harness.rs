@@ -65,7 +65,11 @@ fn test_host_has_private_run_and_reachable_cgroups() {
             .map(str::to_owned)
     };
     assert_eq!(fstype_at("/run").as_deref(), Some("tmpfs"));
-    assert_eq!(fstype_at("/tmp").as_deref(), Some("tmpfs"));
+    assert_eq!(
+        std::env::temp_dir(),
+        std::path::Path::new("/run/testhost/tmp"),
+        "temporary files stay in the host"
+    );
     assert_eq!(fstype_at("/sys").as_deref(), Some("sysfs"));
     assert!(
         fs::read_dir("/sys/fs/cgroup").unwrap().count() > 0,
