@@ -5,6 +5,8 @@ HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p' | tr 'a-z-'
 # Each privileged test process runs inside its own throwaway host.
 TESTHOST_RUNNER := CARGO_TARGET_$(HOST_TRIPLE)_RUNNER=$(CURDIR)/scripts/testhost
 LEAKDIR := $(CURDIR)/target/leakcheck
+# Privileged tests: the `tests` crate, and each crate's `tests/privileged.rs`.
+PRIVILEGED := package(tests) | binary(privileged)
 
 .PHONY: up test setup build lint unit test-privileged bench-ipam
 
@@ -26,13 +28,14 @@ lint:
 
 ## unit: tests that need no privilege (pure logic, property tests).
 unit:
-	cargo test $(CARGO_FLAGS) --workspace --exclude tests
+	cargo nextest run $(CARGO_FLAGS) --workspace -E 'not ($(PRIVILEGED))'
+	cargo test $(CARGO_FLAGS) --workspace --doc
 
 ## test-privileged: end-to-end tests, each in its own throwaway host, and a
 ## check that the real machine is exactly as before.
 test-privileged:
 	scripts/leakcheck snapshot $(LEAKDIR)
-	$(TESTHOST_RUNNER) cargo nextest run $(CARGO_FLAGS) -p tests --no-fail-fast
+	$(TESTHOST_RUNNER) cargo nextest run $(CARGO_FLAGS) --workspace --no-fail-fast -E '$(PRIVILEGED)'
 	scripts/leakcheck compare $(LEAKDIR)
 
 ## bench-ipam: allocations/s, releases/s and memory per address.

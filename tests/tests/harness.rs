@@ -3,6 +3,8 @@
 //! real machine before and after the suite (scripts/leakcheck), so the mess
 //! these tests leave on purpose would fail the run if it escaped.
 
+#![allow(clippy::unwrap_used)]
+
 use std::fs;
 use std::process::Command;
 

@@ -1,0 +1,170 @@
+//! The bridge driver on a real kernel, inside a throwaway host: sandboxes
+//! joined to a bridge reach each other over IPv4 and IPv6, and leaving takes
+//! the interface away.
+
+#![allow(clippy::unwrap_used)]
+
+use std::fs::File;
+use std::path::Path;
+
+use drivers::bridge::{self, BridgeConfig, EndpointConfig};
+use drivers::{Links, netns};
+use tests::{TestHost, output};
+
+/// A sandbox namespace with loopback up.
+async fn sandbox(dir: &Path, name: &str) -> (File, Links) {
+    let rt = tokio::runtime::Handle::current();
+    let (file, links) = netns::create(&dir.join(name), || {
+        let _g = rt.enter();
+        Links::here(Some(name.into()))
+    })
+    .unwrap();
+    let links = links.unwrap();
+    let lo = links.require("lo").await.unwrap();
+    links.set_up(lo.index, "lo").await.unwrap();
+    (file, links)
+}
+
+fn endpoint(n: u8) -> EndpointConfig {
+    EndpointConfig {
+        host_ifname: format!("vethtest{n}"),
+        ifname: "eth0".into(),
+        mac: bridge::random_mac([n; 6]),
+        mtu: Some(1450),
+        addresses: vec![
+            format!("10.88.0.{n}/24").parse().unwrap(),
+            format!("fd88::{n}/64").parse().unwrap(),
+        ],
+    }
+}
+
+fn ping_from(ns: &Path, target: &str) -> bool {
+    let ns_arg = format!("--net={}", ns.display());
+    output("nsenter", &[&ns_arg, "ping", "-c1", "-W2", target])
+        .status
+        .success()
+}
+
+#[tokio::test]
+async fn sandboxes_on_a_bridge_ping_each_other_until_one_leaves() {
+    let host = TestHost::enter();
+    let dir = host.dir("netns");
+    let links = Links::here(None).unwrap();
+    let net = BridgeConfig {
+        name: "br-test".into(),
+        mtu: Some(1450),
+        gateways: vec![
+            "10.88.0.1/24".parse().unwrap(),
+            "fd88::1/64".parse().unwrap(),
+        ],
+    };
+    bridge::create_network(&links, &net).await.unwrap();
+    // Creating it again adopts the existing bridge.
+    bridge::create_network(&links, &net).await.unwrap();
+
+    let (a_ns, a) = sandbox(&dir, "a").await;
+    let (b_ns, b) = sandbox(&dir, "b").await;
+    bridge::join(&links, "br-test", &a_ns, &a, &endpoint(2))
+        .await
+        .unwrap();
+    bridge::join(&links, "br-test", &b_ns, &b, &endpoint(3))
+        .await
+        .unwrap();
+    bridge::set_default_routes(&a, "eth0", &["10.88.0.1".parse().unwrap()])
+        .await
+        .unwrap();
+
+    let a_path = dir.join("a");
+    assert!(
+        ping_from(&a_path, "10.88.0.3"),
+        "IPv4 ping between sandboxes"
+    );
+    assert!(ping_from(&a_path, "fd88::3"), "IPv6 ping between sandboxes");
+    assert!(ping_from(&a_path, "10.88.0.1"), "gateway answers");
+    let eth0 = a.require("eth0").await.unwrap();
+    let mut addrs = a.addresses(eth0.index).await.unwrap();
+    addrs.retain(|n| !n.addr().to_string().starts_with("fe80"));
+    addrs.sort();
+    assert_eq!(
+        addrs,
+        vec![
+            "10.88.0.2/24".parse().unwrap(),
+            "fd88::2/64".parse().unwrap()
+        ]
+    );
+    let master = links.require("vethtest2").await.unwrap().master;
+    assert_eq!(master, Some(links.require("br-test").await.unwrap().index));
+
+    bridge::leave(&links, "vethtest3").await.unwrap();
+    assert!(
+        b.get("eth0").await.unwrap().is_none(),
+        "leave removes the interface"
+    );
+    assert!(
+        !ping_from(&a_path, "10.88.0.3"),
+        "a left sandbox is unreachable"
+    );
+    // Leaving twice is harmless (clean-up after a crash repeats it).
+    bridge::leave(&links, "vethtest3").await.unwrap();
+
+    bridge::delete_network(&links, "br-test").await.unwrap();
+    assert!(links.get("br-test").await.unwrap().is_none());
+    drop((a, b, a_ns, b_ns));
+    netns::remove(&a_path).unwrap();
+    assert!(!a_path.exists());
+}
+
+#[tokio::test]
+async fn failed_join_leaves_no_veth_behind() {
+    let host = TestHost::enter();
+    let dir = host.dir("netns");
+    let links = Links::here(None).unwrap();
+    let net = BridgeConfig {
+        name: "br-fail".into(),
+        mtu: None,
+        gateways: vec!["10.89.0.1/24".parse().unwrap()],
+    };
+    bridge::create_network(&links, &net).await.unwrap();
+    let (ns, sb) = sandbox(&dir, "c").await;
+    bridge::join(&links, "br-fail", &ns, &sb, &endpoint(4))
+        .await
+        .unwrap();
+    // A second endpoint named eth0 in the same sandbox must fail cleanly.
+    let mut clash = endpoint(5);
+    clash.ifname = "eth0".into();
+    let err = bridge::join(&links, "br-fail", &ns, &sb, &clash)
+        .await
+        .unwrap_err();
+    assert!(err.is_exists(), "{err}");
+    assert!(links.get("vethtest5").await.unwrap().is_none());
+    // Joining a bridge that does not exist fails before creating anything.
+    let err = bridge::join(&links, "br-none", &ns, &sb, &endpoint(6))
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert!(links.get("vethtest6").await.unwrap().is_none());
+}
+
+#[test]
+fn netns_files_are_bound_and_removed() {
+    let host = TestHost::enter();
+    let path = host.dir("netns").join("x");
+    let (file, inode_inside) = netns::create(&path, || {
+        std::fs::metadata("/proc/thread-self/ns/net")
+            .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+    })
+    .unwrap();
+    assert!(netns::is_bound(&path));
+    let bound = std::os::unix::fs::MetadataExt::ino(&file.metadata().unwrap());
+    assert_eq!(
+        bound,
+        inode_inside.unwrap(),
+        "the file is the namespace the thread made"
+    );
+    // Creating over an existing file is refused and leaves it alone.
+    assert!(netns::create(&path, || ()).is_err());
+    assert!(netns::is_bound(&path));
+    netns::remove(&path).unwrap();
+    assert!(!path.exists());
+    netns::remove(&path).unwrap();
+}
