@@ -29,6 +29,9 @@ pub struct LinkInfo {
     pub master: Option<u32>,
     /// Link kind (`bridge`, `veth`, …), if the kernel says.
     pub kind: Option<String>,
+    /// The interface alias (`ip link set … alias`), which netd uses to mark
+    /// the links it owns.
+    pub alias: Option<String>,
 }
 
 /// A netlink connection in one network namespace.
@@ -138,6 +141,56 @@ impl Links {
                 .execute()
                 .await,
         )
+    }
+
+    /// Sets link `index`'s alias, the mark netd leaves on what it owns.
+    pub async fn set_alias(&self, index: u32, name: &str, alias: &str) -> Result<(), KernelError> {
+        nl(
+            || format!("setting alias of {name}"),
+            self.handle
+                .link()
+                .set(LinkUnspec::new_with_index(index).alias(alias).build())
+                .execute()
+                .await,
+        )
+    }
+
+    /// Destination prefixes of the routes in the main table, the default
+    /// routes excepted: subnets a new network must not overlap.
+    pub async fn route_prefixes(&self) -> Result<Vec<IpNet>, KernelError> {
+        use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader};
+        let mut out = Vec::new();
+        for v6 in [false, true] {
+            let filter = if v6 {
+                RouteMessageBuilder::<std::net::Ipv6Addr>::new().build()
+            } else {
+                RouteMessageBuilder::<std::net::Ipv4Addr>::new().build()
+            };
+            let msgs: Vec<_> = nl(
+                || "listing routes".into(),
+                self.handle
+                    .route()
+                    .get(filter)
+                    .execute()
+                    .try_collect()
+                    .await,
+            )?;
+            for m in msgs {
+                let len = m.header.destination_prefix_length;
+                if len == 0 || m.header.table != RouteHeader::RT_TABLE_MAIN {
+                    continue;
+                }
+                let dst = m.attributes.iter().find_map(|a| match a {
+                    RouteAttribute::Destination(RouteAddress::Inet(ip)) => Some(IpAddr::V4(*ip)),
+                    RouteAttribute::Destination(RouteAddress::Inet6(ip)) => Some(IpAddr::V6(*ip)),
+                    _ => None,
+                });
+                if let Some(net) = dst.and_then(|ip| IpNet::new(ip, len).ok()) {
+                    out.push(net.trunc());
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Deletes link `index` (named `name` in errors); a link already gone is
@@ -293,11 +346,13 @@ fn link_info(msg: &LinkMessage) -> LinkInfo {
         name: String::new(),
         master: None,
         kind: None,
+        alias: None,
     };
     for attr in &msg.attributes {
         match attr {
             LinkAttribute::IfName(n) => info.name.clone_from(n),
             LinkAttribute::Controller(m) => info.master = Some(*m),
+            LinkAttribute::IfAlias(a) => info.alias = Some(a.clone()),
             LinkAttribute::LinkInfo(infos) => {
                 for i in infos {
                     if let netlink_packet_route::link::LinkInfo::Kind(k) = i {

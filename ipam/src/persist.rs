@@ -84,27 +84,17 @@ pub struct IpamState {
 impl Ipam {
     /// The state as data.
     pub fn to_state(&self) -> IpamState {
-        let pools = self
-            .pools()
-            .map(|p| {
-                let family = p.family();
-                PoolState {
-                    id: p.id().to_string(),
-                    last_serial: p
-                        .allocator()
-                        .last_serial()
-                        .map(|n| addr::from_u128(family, n)),
-                    allocated: p
-                        .allocated_ranges()
-                        .map(|(first, last)| AddrRange { first, last })
-                        .collect(),
-                }
-            })
-            .collect();
+        let pools = self.pools().map(pool_state).collect();
         IpamState {
             config: self.config.clone(),
             pools,
         }
+    }
+
+    /// One pool's state as data, so that a store can write just the pool a
+    /// change touched; `None` when the pool is not allocated.
+    pub fn pool_state(&self, id: &PoolId) -> Option<PoolState> {
+        self.pool(id).map(pool_state)
     }
 
     /// Rebuilds an IPAM from stored data, refusing data that contradicts
@@ -126,6 +116,21 @@ impl Ipam {
             space.insert(pool);
         }
         Ok(ipam)
+    }
+}
+
+fn pool_state(p: &Pool) -> PoolState {
+    let family = p.family();
+    PoolState {
+        id: p.id().to_string(),
+        last_serial: p
+            .allocator()
+            .last_serial()
+            .map(|n| addr::from_u128(family, n)),
+        allocated: p
+            .allocated_ranges()
+            .map(|(first, last)| AddrRange { first, last })
+            .collect(),
     }
 }
 

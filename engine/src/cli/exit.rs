@@ -1,0 +1,76 @@
+//! How a command fails: the message for standard error and the exit code,
+//! with docker's wording for daemon errors.
+
+use netd::client::ClientError;
+
+/// A command that did not succeed: what to print on standard error (may be
+/// empty) and the exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Exit code.
+    pub code: i32,
+    /// Printed on standard error with a newline, unless empty.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure with `code` and `message`.
+    pub fn new(code: i32, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A failure talking to netd, exit code 1.
+    pub fn client(err: &ClientError) -> Self {
+        Self::new(1, client_message(err))
+    }
+}
+
+/// How docker words an error from the daemon or from reaching it:
+/// `Error response from daemon: <message>` for the daemon's own errors.
+pub fn client_message(err: &ClientError) -> String {
+    match err {
+        ClientError::Api { message, .. } => format!("Error response from daemon: {message}"),
+        other => other.to_string(),
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(err: std::io::Error) -> Self {
+        Self::new(1, err.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daemon_errors_read_as_docker_prints_them() {
+        let err = ClientError::Api {
+            status: 404,
+            message: "network x not found".to_owned(),
+        };
+        assert_eq!(
+            Failure::client(&err),
+            Failure::new(1, "Error response from daemon: network x not found")
+        );
+    }
+
+    #[test]
+    fn connection_errors_keep_the_clients_message() {
+        let err = ClientError::Connect {
+            path: "/run/netd/netd.sock".into(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        let failure = Failure::client(&err);
+        assert_eq!(failure.code, 1);
+        assert!(
+            failure
+                .message
+                .starts_with("Cannot connect to netd at unix:///run/netd/netd.sock.")
+        );
+    }
+}

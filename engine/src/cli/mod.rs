@@ -1,0 +1,184 @@
+//! The `berth` command line: arguments (clap), docker's usage errors and
+//! exit codes, and dispatch to the commands.
+
+pub mod exit;
+pub mod network;
+pub mod opts;
+pub mod usage;
+
+use std::ffi::OsString;
+use std::io::{BufRead, Write};
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+use self::exit::Failure;
+
+/// The root usage line.
+const USAGE: &str = "berth [OPTIONS] COMMAND [ARG...]";
+
+/// `berth`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "berth",
+    about = "A compact container engine, and the command line of netd",
+    version,
+    override_usage = USAGE
+)]
+pub struct Cli {
+    /// netd's socket (unix:///path or /path)
+    #[arg(
+        long = "netd-host",
+        env = "NETD_HOST",
+        default_value = netd::client::DEFAULT_HOST,
+        global = true,
+        value_name = "string",
+        help_heading = "Global Options"
+    )]
+    pub netd_host: String,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Option<TopCommand>,
+}
+
+/// `berth`'s commands.
+#[derive(Debug, Subcommand)]
+pub enum TopCommand {
+    /// Manage networks
+    Network(Box<network::NetworkArgs>),
+    /// Anything else: not a berth command.
+    #[command(external_subcommand)]
+    Unknown(Vec<String>),
+}
+
+/// The standard streams a command uses.
+pub struct Io<'a> {
+    /// Standard input (prompts).
+    pub stdin: &'a mut dyn BufRead,
+    /// Standard output.
+    pub stdout: &'a mut dyn Write,
+    /// Standard error.
+    pub stderr: &'a mut dyn Write,
+}
+
+impl std::fmt::Debug for Io<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Io").finish_non_exhaustive()
+    }
+}
+
+/// Runs `berth` with the process's arguments and standard streams, and
+/// returns the exit code.
+pub fn run_process(args: Vec<OsString>) -> i32 {
+    let stdin = std::io::stdin();
+    let mut stdin = stdin.lock();
+    let mut stdout = std::io::stdout().lock();
+    let mut stderr = std::io::stderr().lock();
+    let mut io = Io {
+        stdin: &mut stdin,
+        stdout: &mut stdout,
+        stderr: &mut stderr,
+    };
+    run(args, &mut io)
+}
+
+/// Runs `berth` with `args` (the program name first) and returns the exit
+/// code: 0, 1 for errors (daemon errors, wrong argument counts), 125 for
+/// flag errors, 64 for bad inspect templates, as docker does.
+pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> i32 {
+    let argv: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let result = match Cli::try_parse_from(&args) {
+        Ok(cli) => dispatch(cli, io),
+        Err(err) => usage::from_clap(&err, &argv, io),
+    };
+    let code = match result {
+        Ok(()) => 0,
+        Err(failure) => {
+            if !failure.message.is_empty() {
+                // Nothing more can be reported if standard error fails.
+                let _ = writeln!(io.stderr, "{}", failure.message);
+            }
+            failure.code
+        }
+    };
+    let _ = io.stdout.flush();
+    code
+}
+
+fn dispatch(cli: Cli, io: &mut Io<'_>) -> Result<(), Failure> {
+    match cli.command {
+        None => {
+            let help = Cli::command().render_help().to_string();
+            write!(io.stderr, "{help}")?;
+            Ok(())
+        }
+        Some(TopCommand::Unknown(args)) => Err(Failure::new(
+            1,
+            format!(
+                "berth: '{}' is not a berth command.\nSee 'berth --help'",
+                args.first().map_or("", String::as_str)
+            ),
+        )),
+        Some(TopCommand::Network(args)) => network::run(*args, &cli.netd_host, io),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs berth with `args` and returns (exit code, stdout, stderr).
+    pub(crate) fn berth(args: &[&str], stdin: &str) -> (i32, String, String) {
+        let mut input = stdin.as_bytes();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut io = Io {
+            stdin: &mut input,
+            stdout: &mut out,
+            stderr: &mut err,
+        };
+        let mut argv: Vec<OsString> = vec!["berth".into()];
+        argv.extend(args.iter().map(OsString::from));
+        let code = run(argv, &mut io);
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    #[test]
+    fn clap_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_command_prints_help_on_stderr_and_succeeds() {
+        let (code, out, err) = berth(&[], "");
+        assert_eq!(code, 0);
+        assert_eq!(out, "");
+        assert!(
+            err.contains("Usage: berth [OPTIONS] COMMAND [ARG...]"),
+            "{err}"
+        );
+        assert!(err.contains("network"), "{err}");
+    }
+
+    #[test]
+    fn help_goes_to_stdout() {
+        let (code, out, _) = berth(&["--help"], "");
+        assert_eq!(code, 0);
+        assert!(out.contains("--netd-host"), "{out}");
+    }
+
+    #[test]
+    fn an_unknown_command_is_an_error() {
+        let (code, _, err) = berth(&["nope"], "");
+        assert_eq!(code, 1);
+        assert_eq!(
+            err,
+            "berth: 'nope' is not a berth command.\nSee 'berth --help'\n"
+        );
+    }
+}

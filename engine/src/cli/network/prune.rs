@@ -1,0 +1,113 @@
+//! `berth network prune`.
+
+use clap::Args;
+use netd::client::Client;
+
+use crate::cli::Io;
+use crate::cli::exit::Failure;
+use crate::cli::opts::{filters_json, parse_filter};
+use crate::cli::usage::{Arity, check_arity};
+
+const PATH: &str = "berth network prune";
+const USAGE: &str = "berth network prune [OPTIONS]";
+
+/// The question asked before pruning, without `--force`.
+pub const WARNING: &str = "WARNING! This will remove all custom networks not used by at least one container.\n\
+                           Are you sure you want to continue? [y/N] ";
+
+/// `berth network prune`.
+#[derive(Debug, Args)]
+#[command(override_usage = USAGE)]
+pub struct PruneArgs {
+    /// Arguments (an error).
+    #[arg(hide = true)]
+    pub extra: Vec<String>,
+    /// Provide filter values (e.g. "until=<timestamp>")
+    #[arg(long, value_name = "filter", value_parser = parse_filter)]
+    pub filter: Vec<String>,
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+impl PruneArgs {
+    /// Checks the arguments.
+    pub fn check(&self) -> Result<(), Failure> {
+        check_arity(PATH, USAGE, Arity::None, self.extra.len())
+    }
+
+    /// Asks (unless forced), prunes, and lists what was deleted. A `no`
+    /// ends the command quietly with exit code 0, as docker does.
+    pub async fn run(self, client: &Client, io: &mut Io<'_>) -> Result<(), Failure> {
+        if !self.force && !confirm(io)? {
+            return Ok(());
+        }
+        let filters = filters_json(&self.filter);
+        let report = client
+            .networks_prune(filters.as_deref())
+            .await
+            .map_err(|e| Failure::client(&e))?;
+        io.stdout
+            .write_all(deleted_report(&report.networks_deleted).as_bytes())?;
+        Ok(())
+    }
+}
+
+/// Prints the warning and reads the answer: `y` or `Y` (spaces aside).
+fn confirm(io: &mut Io<'_>) -> Result<bool, Failure> {
+    write!(io.stdout, "{WARNING}")?;
+    io.stdout.flush()?;
+    let mut answer = String::new();
+    io.stdin.read_line(&mut answer)?;
+    Ok(answer.trim().eq_ignore_ascii_case("y"))
+}
+
+/// `Deleted Networks:` and one name a line, then an empty line; nothing
+/// when nothing was deleted.
+pub fn deleted_report(names: &[String]) -> String {
+    if names.is_empty() {
+        return String::new();
+    }
+    let mut out = "Deleted Networks:\n".to_owned();
+    for name in names {
+        out.push_str(name);
+        out.push('\n');
+    }
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_lists_names_then_a_blank_line() {
+        assert_eq!(
+            deleted_report(&["a".to_owned(), "b".to_owned()]),
+            "Deleted Networks:\na\nb\n\n"
+        );
+        assert_eq!(deleted_report(&[]), "");
+    }
+
+    #[test]
+    fn only_y_confirms() {
+        for (answer, yes) in [
+            ("y\n", true),
+            (" Y \n", true),
+            ("yes\n", false),
+            ("\n", false),
+            ("", false),
+        ] {
+            let mut input = answer.as_bytes();
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            let mut io = Io {
+                stdin: &mut input,
+                stdout: &mut out,
+                stderr: &mut err,
+            };
+            assert_eq!(confirm(&mut io).unwrap(), yes, "{answer:?}");
+            assert_eq!(String::from_utf8(out).unwrap(), WARNING);
+        }
+    }
+}

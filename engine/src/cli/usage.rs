@@ -1,0 +1,273 @@
+//! Usage errors worded and numbered as the docker CLI does: flag errors
+//! exit 125 with `See '<command> --help'.`, wrong argument counts exit 1
+//! with the command's usage line.
+
+use clap::CommandFactory;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+
+use super::exit::Failure;
+use super::{Cli, Io};
+
+/// Docker's exit code for flag errors.
+pub const FLAG_ERROR_CODE: i32 = 125;
+
+/// How many positional arguments a command takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arity {
+    /// None at all.
+    None,
+    /// Exactly this many.
+    Exact(usize),
+    /// At least this many.
+    AtLeast(usize),
+}
+
+/// Checks the number of positional arguments of the command `path` (e.g.
+/// `berth network create`), whose usage line is `usage`.
+pub fn check_arity(path: &str, usage: &str, arity: Arity, given: usize) -> Result<(), Failure> {
+    let plural = |n: usize| if n == 1 { "argument" } else { "arguments" };
+    let message = match arity {
+        Arity::None if given == 0 => return Ok(()),
+        Arity::Exact(n) if given == n => return Ok(()),
+        Arity::AtLeast(n) if given >= n => return Ok(()),
+        Arity::None => format!(
+            "berth: '{path}' accepts no arguments\n\nUsage:  {usage}\n\nRun '{path} --help' for more information"
+        ),
+        Arity::Exact(n) => format!(
+            "berth: '{path}' requires {n} {}\n\nUsage:  {usage}\n\nRun '{path} --help' for more information",
+            plural(n)
+        ),
+        Arity::AtLeast(n) => format!(
+            "berth: '{path}' requires at least {n} {}\n\nUsage:  {usage}\n\nSee '{path} --help' for more information",
+            plural(n)
+        ),
+    };
+    Err(Failure::new(1, message))
+}
+
+/// Turns a clap error into what docker does: help and version on standard
+/// output (exit 0), anything else a flag error (exit 125).
+pub fn from_clap(err: &clap::Error, argv: &[String], io: &mut Io<'_>) -> Result<(), Failure> {
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        write!(io.stdout, "{}", err.render())?;
+        return Ok(());
+    }
+    let path = command_path(argv);
+    let message = flag_message(err, &path);
+    Err(Failure::new(
+        FLAG_ERROR_CODE,
+        format!("{message}\nSee '{} --help'.", path.join(" ")),
+    ))
+}
+
+/// The names of the command that `argv` runs, e.g. `["berth", "network",
+/// "ls"]`, as far as they can be told.
+pub fn command_path(argv: &[String]) -> Vec<String> {
+    let mut path = vec!["berth".to_owned()];
+    let mut cmd = Cli::command();
+    let mut skip_value = false;
+    for arg in argv.iter().skip(1) {
+        if std::mem::take(&mut skip_value) {
+            continue;
+        }
+        if arg == "--netd-host" {
+            skip_value = true;
+            continue;
+        }
+        if arg.starts_with('-') {
+            continue;
+        }
+        let Some(sub) = cmd.find_subcommand(arg).cloned() else {
+            break;
+        };
+        path.push(sub.get_name().to_owned());
+        cmd = sub;
+    }
+    path
+}
+
+fn context(err: &clap::Error, kind: ContextKind) -> Option<String> {
+    match err.get(kind)? {
+        ContextValue::String(s) => Some(s.clone()),
+        ContextValue::Strings(v) => v.first().cloned(),
+        _ => None,
+    }
+}
+
+/// pflag's wording for flag errors.
+fn flag_message(err: &clap::Error, path: &[String]) -> String {
+    let arg = context(err, ContextKind::InvalidArg).unwrap_or_default();
+    let flag = arg
+        .split([' ', '=', '['])
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    match err.kind() {
+        ErrorKind::UnknownArgument if flag.starts_with("--") => format!("unknown flag: {flag}"),
+        ErrorKind::UnknownArgument if flag.starts_with('-') => {
+            let short = flag.chars().nth(1).unwrap_or('-');
+            format!("unknown shorthand flag: '{short}' in {flag}")
+        }
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation | ErrorKind::NoEquals => {
+            let value = context(err, ContextKind::InvalidValue).unwrap_or_default();
+            if value.is_empty() && err.kind() == ErrorKind::InvalidValue {
+                return format!("flag needs an argument: {flag}");
+            }
+            let reason = match (
+                std::error::Error::source(err),
+                err.get(ContextKind::ValidValue),
+            ) {
+                (Some(source), _) => source.to_string(),
+                (None, Some(ContextValue::Strings(valid))) if valid == &["true", "false"] => {
+                    format!("strconv.ParseBool: parsing \"{value}\": invalid syntax")
+                }
+                (None, _) => "invalid value".to_owned(),
+            };
+            format!(
+                "invalid argument \"{value}\" for \"{}\" flag: {reason}",
+                flag_names(path, &flag)
+            )
+        }
+        _ => plain_message(err),
+    }
+}
+
+/// `-d, --driver` when the flag has a short form, else `--driver`.
+fn flag_names(path: &[String], long_flag: &str) -> String {
+    let mut cmd = Cli::command();
+    for name in path.iter().skip(1) {
+        match cmd.find_subcommand(name).cloned() {
+            Some(sub) => cmd = sub,
+            None => break,
+        }
+    }
+    let long = long_flag.trim_start_matches('-');
+    let short = cmd
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long))
+        .and_then(clap::Arg::get_short);
+    match short {
+        Some(s) => format!("-{s}, --{long}"),
+        None => format!("--{long}"),
+    }
+}
+
+/// clap's own message: its first line, without the `error: ` prefix.
+fn plain_message(err: &clap::Error) -> String {
+    let rendered = err.render().to_string();
+    let first = rendered.lines().next().unwrap_or_default();
+    first.strip_prefix("error: ").unwrap_or(first).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::tests::berth;
+
+    #[test]
+    fn wrong_argument_counts_read_as_docker() {
+        let err = check_arity(
+            "berth network create",
+            "berth network create [OPTIONS] NETWORK",
+            Arity::Exact(1),
+            0,
+        )
+        .unwrap_err();
+        assert_eq!(err.code, 1);
+        assert_eq!(
+            err.message,
+            "berth: 'berth network create' requires 1 argument\n\n\
+             Usage:  berth network create [OPTIONS] NETWORK\n\n\
+             Run 'berth network create --help' for more information"
+        );
+        let err = check_arity(
+            "berth network rm",
+            "berth network rm NETWORK [NETWORK...]",
+            Arity::AtLeast(1),
+            0,
+        )
+        .unwrap_err();
+        assert!(
+            err.message
+                .starts_with("berth: 'berth network rm' requires at least 1 argument\n")
+        );
+        assert!(
+            err.message
+                .ends_with("See 'berth network rm --help' for more information")
+        );
+        let err = check_arity(
+            "berth network ls",
+            "berth network ls [OPTIONS]",
+            Arity::None,
+            1,
+        )
+        .unwrap_err();
+        assert!(
+            err.message
+                .starts_with("berth: 'berth network ls' accepts no arguments\n")
+        );
+        assert!(check_arity("x", "x", Arity::Exact(2), 2).is_ok());
+    }
+
+    #[test]
+    fn unknown_flags_exit_125() {
+        let (code, _, err) = berth(&["network", "ls", "--nope"], "");
+        assert_eq!(code, 125);
+        assert_eq!(
+            err,
+            "unknown flag: --nope\nSee 'berth network ls --help'.\n"
+        );
+        let (code, _, err) = berth(&["network", "create", "-x", "n"], "");
+        assert_eq!(code, 125);
+        assert_eq!(
+            err,
+            "unknown shorthand flag: 'x' in -x\nSee 'berth network create --help'.\n"
+        );
+    }
+
+    #[test]
+    fn missing_flag_values_exit_125() {
+        let (code, _, err) = berth(&["network", "create", "n", "--subnet"], "");
+        assert_eq!(code, 125);
+        assert_eq!(
+            err,
+            "flag needs an argument: --subnet\nSee 'berth network create --help'.\n"
+        );
+    }
+
+    #[test]
+    fn bad_flag_values_name_the_flag_like_pflag() {
+        let (code, _, err) = berth(&["network", "ls", "-f", "driver"], "");
+        assert_eq!(code, 125);
+        assert_eq!(
+            err,
+            "invalid argument \"driver\" for \"-f, --filter\" flag: bad format of filter (expected name=value)\n\
+             See 'berth network ls --help'.\n"
+        );
+        let (code, _, err) = berth(&["network", "connect", "--gw-priority", "x", "n", "c"], "");
+        assert_eq!(code, 125);
+        assert!(
+            err.starts_with("invalid argument \"x\" for \"--gw-priority\" flag: "),
+            "{err}"
+        );
+        let (code, _, err) = berth(&["network", "create", "--ipv4=maybe", "n"], "");
+        assert_eq!(code, 125);
+        assert_eq!(
+            err,
+            "invalid argument \"maybe\" for \"--ipv4\" flag: strconv.ParseBool: parsing \"maybe\": invalid syntax\n\
+             See 'berth network create --help'.\n"
+        );
+    }
+
+    #[test]
+    fn command_path_skips_flags_and_resolves_aliases() {
+        let argv: Vec<String> = ["berth", "--netd-host", "/x", "network", "list", "-q"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        assert_eq!(command_path(&argv), ["berth", "network", "ls"]);
+    }
+}

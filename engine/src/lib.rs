@@ -1,0 +1,10 @@
+//! berth, the container engine, and its command line.
+//!
+//! The engine talks to netd only through [`netd::client`] and
+//! [`netd::api::types`]. [`cli`] parses and runs commands; [`format`] renders
+//! their output the way the docker CLI does, as pure functions.
+
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod format;

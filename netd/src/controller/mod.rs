@@ -1,0 +1,176 @@
+//! The controller: the one owner of netd's networks, endpoints, sandboxes
+//! and IPAM state.
+//!
+//! The API layer holds it behind one async mutex, so requests apply one at a
+//! time, in order: no two can hand out the same address or lose each other's
+//! update. Every change follows the same steps: check the request, reserve
+//! addresses in IPAM, program the kernel, commit the store; a failing step
+//! undoes the ones before it, and in-memory state changes only once the
+//! store has committed.
+
+mod network;
+mod reconcile;
+mod sandbox;
+mod view;
+
+use std::collections::BTreeMap;
+
+use drivers::Links;
+use ipam::Ipam;
+
+use crate::config::{Config, Paths};
+use crate::error::NetdError;
+use crate::model::{Endpoint, Network, Sandbox};
+use crate::store::Store;
+
+pub use network::NETWORK_FILTERS;
+pub(crate) use network::PRUNE_FILTERS;
+
+/// Alias prefix marking bridges netd owns (`netd-net:<network id>`).
+pub const NET_ALIAS: &str = "netd-net:";
+/// Alias prefix marking host-side veths netd owns (`netd-ep:<endpoint id>`).
+pub const EP_ALIAS: &str = "netd-ep:";
+
+/// The state and the means to change it.
+#[derive(Debug)]
+pub struct Controller {
+    paths: Paths,
+    config: Config,
+    store: Store,
+    ipam: Ipam,
+    networks: BTreeMap<String, Network>,
+    endpoints: BTreeMap<String, Endpoint>,
+    sandboxes: BTreeMap<String, Sandbox>,
+    host: Links,
+    next_seq: u64,
+}
+
+/// A fresh 64-hex id.
+pub fn new_id() -> String {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).expect("the kernel's random source is available");
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Random bytes (MAC addresses).
+pub(crate) fn random<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).expect("the kernel's random source is available");
+    b
+}
+
+/// Now, as Docker prints times (RFC 3339, nanoseconds, UTC).
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+/// Whether `s` is a full 64-hex id.
+pub fn is_full_id(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Finds one object by full id, then exact name, then unique id prefix, the
+/// order Docker looks networks and containers up in.
+fn lookup<'a, T>(
+    items: &'a BTreeMap<String, T>,
+    name_of: impl Fn(&T) -> &str,
+    term: &str,
+    not_found: impl FnOnce() -> NetdError,
+    kind: &str,
+) -> Result<&'a T, NetdError> {
+    if term.is_empty() {
+        return Err(not_found());
+    }
+    if let Some(t) = items.get(term) {
+        return Ok(t);
+    }
+    let by_name: Vec<&T> = items.values().filter(|t| name_of(t) == term).collect();
+    match by_name.len() {
+        1 => return Ok(by_name[0]),
+        0 => {}
+        n => {
+            return Err(NetdError::invalid(format!(
+                "{kind} {term} is ambiguous ({n} matches found based on name)"
+            )));
+        }
+    }
+    let by_prefix: Vec<&T> = items
+        .range(term.to_owned()..)
+        .take_while(|(id, _)| id.starts_with(term))
+        .map(|(_, t)| t)
+        .collect();
+    match by_prefix.len() {
+        1 => Ok(by_prefix[0]),
+        0 => Err(not_found()),
+        n => Err(NetdError::invalid(format!(
+            "{kind} {term} is ambiguous ({n} matches found based on ID prefix)"
+        ))),
+    }
+}
+
+impl Controller {
+    /// Finds a network by id, name or id prefix.
+    pub fn find_network(&self, term: &str) -> Result<&Network, NetdError> {
+        lookup(
+            &self.networks,
+            |n| n.name.as_str(),
+            term,
+            || NetdError::not_found(format!("network {term} not found")),
+            "network",
+        )
+    }
+
+    /// Finds a sandbox by id, name or id prefix.
+    pub fn find_sandbox(&self, term: &str) -> Result<&Sandbox, NetdError> {
+        let term = term.strip_prefix('/').unwrap_or(term);
+        lookup(
+            &self.sandboxes,
+            |s| s.name.as_str(),
+            term,
+            || NetdError::not_found(format!("No such container: {term}")),
+            "container",
+        )
+    }
+
+    /// The endpoints of a sandbox in connection order.
+    fn sandbox_endpoints(&self, sandbox_id: &str) -> Vec<&Endpoint> {
+        let mut eps: Vec<&Endpoint> = self
+            .endpoints
+            .values()
+            .filter(|e| e.sandbox_id == sandbox_id)
+            .collect();
+        eps.sort_by_key(|e| e.seq);
+        eps
+    }
+
+    /// The endpoints of a network.
+    fn network_endpoints(&self, network_id: &str) -> impl Iterator<Item = &Endpoint> {
+        self.endpoints
+            .values()
+            .filter(move |e| e.network_id == network_id)
+    }
+
+    /// How many sandboxes and endpoints exist (for `/info`).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        (
+            self.networks.len(),
+            self.sandboxes.len(),
+            self.endpoints.len(),
+        )
+    }
+
+    /// Writes the store records of the pools `ids` as IPAM now has them.
+    fn stage_pools<'a>(
+        &self,
+        change: &mut crate::store::Change,
+        ids: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), NetdError> {
+        for id in ids {
+            let pid: ipam::PoolId = id.parse()?;
+            change.pool(id, self.ipam.pool_state(&pid).as_ref())?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,283 @@
+//! Start-up: load the store, make the kernel match it, and remove what only
+//! the kernel (or the exec root) still has.
+//!
+//! The store is the truth. A crash between a kernel change and the commit
+//! that records it leaves either a kernel object nobody owns (a veth or
+//! bridge marked with netd's alias, a namespace file, a sandbox directory),
+//! which is removed here, or a record whose kernel object is missing, which
+//! is recreated here. A sandbox whose namespace is gone (after a reboot) is
+//! dead: its endpoints and addresses are released.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use drivers::bridge;
+use drivers::{Links, netns};
+use ipam::{Ipam, IpamState, NetworkSpec, SubnetChoice};
+use tracing::{info, warn};
+
+use super::network::bridge_options;
+use super::sandbox::{kernel_endpoint, release_addresses};
+use super::{Controller, EP_ALIAS, NET_ALIAS, new_id, now};
+use crate::config::{Config, Paths};
+use crate::error::NetdError;
+use crate::model::{DriverKind, Network, Sandbox};
+use crate::store::{Change, Store};
+
+impl Controller {
+    /// Opens the store, reconciles the kernel with it, and creates the
+    /// predefined networks on first start.
+    pub async fn start(paths: Paths, config: Config) -> Result<Self, NetdError> {
+        for dir in [&paths.data_root, &paths.netns_dir(), &paths.sandboxes_dir()] {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| NetdError::internal(format!("creating {}: {e}", dir.display())))?;
+        }
+        let store = Store::open(&paths.db())?;
+        let loaded = store.load()?;
+        let ipam_config = config.ipam_config()?;
+        let ipam = Ipam::from_state(IpamState {
+            config: ipam_config,
+            pools: loaded.pools,
+        })?;
+        let host = Links::here(None)?;
+        let next_seq = loaded
+            .endpoints
+            .iter()
+            .map(|e| e.seq + 1)
+            .max()
+            .unwrap_or(0);
+        let mut c = Self {
+            paths,
+            config,
+            store,
+            ipam,
+            networks: loaded
+                .networks
+                .into_iter()
+                .map(|n| (n.id.clone(), n))
+                .collect(),
+            endpoints: loaded
+                .endpoints
+                .into_iter()
+                .map(|e| (e.id.clone(), e))
+                .collect(),
+            sandboxes: loaded
+                .sandboxes
+                .into_iter()
+                .map(|s| (s.id.clone(), s))
+                .collect(),
+            host,
+            next_seq,
+        };
+        c.ensure_predefined().await?;
+        c.reconcile().await?;
+        Ok(c)
+    }
+
+    /// Creates `bridge`, `host` and `none` when missing (first start).
+    async fn ensure_predefined(&mut self) -> Result<(), NetdError> {
+        let has =
+            |c: &Self, name: &str| c.networks.values().any(|n| n.predefined && n.name == name);
+        for (name, driver) in [("host", DriverKind::Host), ("none", DriverKind::Null)] {
+            if !has(self, name) {
+                let n = predefined(name, driver, None);
+                let mut change = Change::default();
+                change.put_network(&n)?;
+                self.store.commit(change)?;
+                self.networks.insert(n.id.clone(), n);
+            }
+        }
+        if !has(self, "bridge") {
+            let db = self.config.default_bridge.clone();
+            let mut options = BTreeMap::new();
+            options.insert(
+                "com.docker.network.bridge.default_bridge".to_owned(),
+                "true".to_owned(),
+            );
+            options.insert(
+                "com.docker.network.bridge.enable_icc".to_owned(),
+                "true".to_owned(),
+            );
+            options.insert(
+                "com.docker.network.bridge.enable_ip_masquerade".to_owned(),
+                "true".to_owned(),
+            );
+            options.insert(
+                "com.docker.network.bridge.host_binding_ipv4".to_owned(),
+                "0.0.0.0".to_owned(),
+            );
+            options.insert("com.docker.network.bridge.name".to_owned(), db.name.clone());
+            if let Some(mtu) = db.mtu {
+                options.insert("com.docker.network.driver.mtu".to_owned(), mtu.to_string());
+            }
+            let mut n = predefined("bridge", DriverKind::Bridge, None);
+            n.bridge = Some(bridge_options(&options, &n.id)?);
+            n.options = options;
+            let mut spec = NetworkSpec::any(ipam::Family::V4);
+            if let Some(subnet) = db.subnet {
+                spec.subnet = SubnetChoice::Subnet(subnet);
+            }
+            let n = self.install_network(n, &[spec]).await?;
+            info!(network = %n.id, bridge = %db.name, subnet = ?n.subnets.first().map(|s| s.subnet), "default bridge network created");
+            self.networks.insert(n.id.clone(), n);
+        }
+        Ok(())
+    }
+
+    /// Makes the kernel and the exec root match the store.
+    async fn reconcile(&mut self) -> Result<(), NetdError> {
+        let mut change = Change::default();
+        let mut touched_pools = BTreeSet::new();
+
+        // Bridges: recreate what is missing (after a reboot, or deleted by hand).
+        let networks: Vec<Network> = self.networks.values().cloned().collect();
+        for n in &networks {
+            if let Err(e) = self.program_network(n).await {
+                warn!(network = %n.id, name = %n.name, error = %e, "could not restore the network's bridge");
+            }
+        }
+
+        // Sandboxes: dead ones go; live ones get their missing veths back.
+        let sandboxes: Vec<Sandbox> = self.sandboxes.values().cloned().collect();
+        for s in &sandboxes {
+            let alive = s.host_mode || s.netns.as_deref().is_some_and(netns::is_bound);
+            if !alive {
+                info!(sandbox = %s.id, name = %s.name, "sandbox's namespace is gone: removing it");
+                for e in self
+                    .sandbox_endpoints(&s.id)
+                    .into_iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                {
+                    let n = self.networks.get(&e.network_id).cloned();
+                    touched_pools.extend(release_addresses(&mut self.ipam, n.as_ref(), &e)?);
+                    change.del_endpoint(&e.id);
+                    self.endpoints.remove(&e.id);
+                }
+                change.del_sandbox(&s.id);
+                self.sandboxes.remove(&s.id);
+                if let Some(p) = &s.netns {
+                    let _ = netns::remove(p);
+                }
+                let _ = std::fs::remove_dir_all(&s.files);
+                continue;
+            }
+            if let Err(e) = self.restore_sandbox(s).await {
+                warn!(sandbox = %s.id, error = %e, "could not restore the sandbox's interfaces");
+            }
+        }
+        self.stage_pools(&mut change, touched_pools.iter().map(String::as_str))?;
+        self.store.commit(change)?;
+
+        // Strays: links marked as netd's that no record owns.
+        for link in self.host.list().await? {
+            let Some(alias) = link.alias.as_deref() else {
+                continue;
+            };
+            let owned = if let Some(id) = alias.strip_prefix(EP_ALIAS) {
+                Some(self.endpoints.contains_key(id))
+            } else {
+                alias
+                    .strip_prefix(NET_ALIAS)
+                    .map(|id| self.networks.contains_key(id))
+            };
+            if owned == Some(false) {
+                info!(link = %link.name, "removing a stray link left by an earlier run");
+                self.host.delete(link.index, &link.name).await?;
+            }
+        }
+        // Strays: namespace files and sandbox directories of no sandbox.
+        let known: BTreeSet<String> = self.sandboxes.keys().cloned().collect();
+        for path in netns::list(&self.paths.netns_dir()) {
+            if !path
+                .file_name()
+                .is_some_and(|f| known.contains(&*f.to_string_lossy()))
+            {
+                info!(path = %path.display(), "removing a stray namespace file");
+                netns::remove(&path)?;
+            }
+        }
+        for path in netns::list(&self.paths.sandboxes_dir()) {
+            if !path
+                .file_name()
+                .is_some_and(|f| known.contains(&*f.to_string_lossy()))
+            {
+                let _ = std::fs::remove_dir_all(&path);
+            }
+        }
+        Ok(())
+    }
+
+    /// Recreates a live sandbox's missing veths and default route, and
+    /// rewrites its files.
+    async fn restore_sandbox(&mut self, s: &Sandbox) -> Result<(), NetdError> {
+        let _ = std::fs::create_dir_all(&s.files);
+        let eps: Vec<_> = self.sandbox_endpoints(&s.id).into_iter().cloned().collect();
+        let refs: Vec<_> = eps.iter().collect();
+        self.render_files(s, &refs)?;
+        let Some(path) = &s.netns else { return Ok(()) };
+        let mut sb: Option<Links> = None;
+        for e in &eps {
+            let Some(host_ifname) = &e.host_ifname else {
+                continue;
+            };
+            if self.host.get(host_ifname).await?.is_some() {
+                continue;
+            }
+            let Some(n) = self.networks.get(&e.network_id).cloned() else {
+                continue;
+            };
+            info!(endpoint = %e.id, sandbox = %s.name, "recreating a missing veth");
+            let file = netns::open(path)?;
+            if sb.is_none() {
+                sb = Some(Links::in_netns(&file, &s.id[..12])?);
+            }
+            let sbl = sb.as_ref().expect("set just above");
+            let bridge_name = n
+                .bridge
+                .as_ref()
+                .map(|b| b.name.clone())
+                .unwrap_or_default();
+            bridge::join(
+                &self.host,
+                &bridge_name,
+                &file,
+                sbl,
+                &kernel_endpoint(&n, e)?,
+            )
+            .await?;
+            let veth = self.host.require(host_ifname).await?;
+            self.host
+                .set_alias(veth.index, host_ifname, &format!("{EP_ALIAS}{}", e.id))
+                .await?;
+            if s.gateway_endpoint.as_deref() == Some(e.id.as_str()) {
+                self.install_default_route(sbl, &n, e).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A predefined network record.
+fn predefined(
+    name: &str,
+    driver: DriverKind,
+    bridge: Option<crate::model::BridgeOptions>,
+) -> Network {
+    Network {
+        id: new_id(),
+        name: name.into(),
+        driver,
+        created: now(),
+        internal: false,
+        attachable: false,
+        enable_ipv4: true,
+        enable_ipv6: false,
+        ipam_driver: "default".into(),
+        ipam_options: BTreeMap::new(),
+        subnets: Vec::new(),
+        options: BTreeMap::new(),
+        labels: BTreeMap::new(),
+        bridge,
+        predefined: true,
+    }
+}
