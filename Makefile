@@ -34,6 +34,7 @@ unit:
 ## test-privileged: end-to-end tests, each in its own throwaway host, and a
 ## check that the real machine is exactly as before.
 test-privileged:
+	cargo build $(CARGO_FLAGS) --workspace --bins
 	scripts/leakcheck snapshot $(LEAKDIR)
 	$(TESTHOST_RUNNER) cargo nextest run $(CARGO_FLAGS) --workspace --no-fail-fast -E '$(PRIVILEGED)'
 	scripts/leakcheck compare $(LEAKDIR)

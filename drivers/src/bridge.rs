@@ -108,6 +108,23 @@ pub async fn set_default_routes(
     Ok(())
 }
 
+/// The host-side veth name netd gives an endpoint: `veth` and the first 11
+/// hex digits of its id. The shape (Docker uses 7 digits, Podman `vethN`)
+/// lets netd recognise its own veths after a crash, before it could mark
+/// them.
+pub fn veth_name(endpoint_id: &str) -> String {
+    format!("veth{}", &endpoint_id[..11.min(endpoint_id.len())])
+}
+
+/// Whether `name` has the shape of [`veth_name`].
+pub fn is_netd_veth(name: &str) -> bool {
+    name.strip_prefix("veth").is_some_and(|h| {
+        h.len() == 11
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 /// A locally administered, unicast MAC address made of `random` bytes, the
 /// way Docker 28 picks container MACs.
 pub fn random_mac(random: [u8; 6]) -> [u8; 6] {
@@ -149,6 +166,22 @@ mod tests {
             assert_eq!(m[0] & 0x02, 0x02, "locally administered");
             assert_eq!(m[0] & 0x01, 0, "unicast");
             assert_eq!(&m[1..], &seed[1..]);
+        }
+    }
+
+    #[test]
+    fn netd_veths_are_recognised_by_name() {
+        let n = veth_name("0123456789abcdef");
+        assert_eq!(n, "veth0123456789a");
+        assert!(is_netd_veth(&n));
+        for other in [
+            "veth1234567",
+            "veth0",
+            "vethABCDEF01234",
+            "eth0",
+            "veth0123456789ab",
+        ] {
+            assert!(!is_netd_veth(other), "{other}");
         }
     }
 

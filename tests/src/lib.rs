@@ -14,6 +14,8 @@
 
 #![warn(missing_docs)]
 
+pub mod netd;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -461,6 +461,8 @@ impl Controller {
             })
             .map(|n| (n.id.clone(), n.name.clone()))
             .collect();
+        let mut candidates = candidates;
+        candidates.sort_by(|a, b| a.1.cmp(&b.1));
         let mut deleted = Vec::new();
         for (id, name) in candidates {
             self.remove_network(&id).await?;

@@ -168,17 +168,23 @@ impl Controller {
         self.stage_pools(&mut change, touched_pools.iter().map(String::as_str))?;
         self.store.commit(change)?;
 
-        // Strays: links marked as netd's that no record owns.
+        // Strays: links marked as netd's, or veths named as netd names them
+        // (a crash can come before the mark), that no record owns.
+        let veths: BTreeSet<String> = self
+            .endpoints
+            .values()
+            .filter_map(|e| e.host_ifname.clone())
+            .collect();
         for link in self.host.list().await? {
-            let Some(alias) = link.alias.as_deref() else {
-                continue;
-            };
-            let owned = if let Some(id) = alias.strip_prefix(EP_ALIAS) {
-                Some(self.endpoints.contains_key(id))
-            } else {
-                alias
-                    .strip_prefix(NET_ALIAS)
-                    .map(|id| self.networks.contains_key(id))
+            let owned = match link.alias.as_deref() {
+                Some(alias) if alias.starts_with(EP_ALIAS) => {
+                    Some(self.endpoints.contains_key(&alias[EP_ALIAS.len()..]))
+                }
+                Some(alias) if alias.starts_with(NET_ALIAS) => {
+                    Some(self.networks.contains_key(&alias[NET_ALIAS.len()..]))
+                }
+                _ if bridge::is_netd_veth(&link.name) => Some(veths.contains(&link.name)),
+                _ => None,
             };
             if owned == Some(false) {
                 info!(link = %link.name, "removing a stray link left by an earlier run");
@@ -220,8 +226,13 @@ impl Controller {
             let Some(host_ifname) = &e.host_ifname else {
                 continue;
             };
-            if self.host.get(host_ifname).await?.is_some() {
-                continue;
+            // The mark is set last, so a veth without it is half made (a
+            // crash during an earlier restore): make it again.
+            let mark = format!("{EP_ALIAS}{}", e.id);
+            match self.host.get(host_ifname).await? {
+                Some(l) if l.alias.as_deref() == Some(mark.as_str()) => continue,
+                Some(l) => self.host.delete(l.index, host_ifname).await?,
+                None => {}
             }
             let Some(n) = self.networks.get(&e.network_id).cloned() else {
                 continue;
@@ -246,9 +257,7 @@ impl Controller {
             )
             .await?;
             let veth = self.host.require(host_ifname).await?;
-            self.host
-                .set_alias(veth.index, host_ifname, &format!("{EP_ALIAS}{}", e.id))
-                .await?;
+            self.host.set_alias(veth.index, host_ifname, &mark).await?;
             if s.gateway_endpoint.as_deref() == Some(e.id.as_str()) {
                 self.install_default_route(sbl, &n, e).await?;
             }

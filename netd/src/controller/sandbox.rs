@@ -385,7 +385,7 @@ impl Controller {
                 .expect("an unused interface index exists")
         });
         Ok(Endpoint {
-            host_ifname: is_bridge.then(|| format!("veth{}", &id[..11])),
+            host_ifname: is_bridge.then(|| bridge::veth_name(&id)),
             id,
             name: sandbox.name.clone(),
             network_id: network.id.clone(),

@@ -1,0 +1,238 @@
+//! A real netd process inside the test host, and the clients tests drive it
+//! with: netd's own client, the `docker` CLI, `berth`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use netd::client::Client;
+
+use crate::TestHost;
+
+/// A built binary of the workspace (`netd`, `berth`), next to the test
+/// executable's directory (`target/<profile>/`).
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test knows its own path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executables live in target/<profile>/deps");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run the tests through `make test-privileged` (cargo builds the binaries)",
+        path.display()
+    );
+    path
+}
+
+/// A netd daemon with its own state directories, killed when dropped.
+#[derive(Debug)]
+pub struct Netd {
+    child: Option<Child>,
+    /// The API socket.
+    pub socket: PathBuf,
+    /// `--data-root`.
+    pub data_root: PathBuf,
+    /// `--exec-root`.
+    pub exec_root: PathBuf,
+    /// The configuration file given (it may not exist).
+    pub config: PathBuf,
+    log: PathBuf,
+}
+
+impl Netd {
+    /// Starts netd with state under the host's state directory and the
+    /// default socket and exec root (the host's private `/run`).
+    pub fn start(host: &TestHost) -> Self {
+        let state = host.dir("netd");
+        let mut n = Self {
+            child: None,
+            socket: PathBuf::from("/run/netd/netd.sock"),
+            data_root: state.join("data"),
+            exec_root: PathBuf::from("/run/netd"),
+            config: state.join("netd.toml"),
+            log: state.join("netd.log"),
+        };
+        n.spawn();
+        n
+    }
+
+    /// `-H` value.
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("opening netd's log");
+        let child = Command::new(bin("netd"))
+            .arg("-H")
+            .arg(self.host())
+            .arg("--data-root")
+            .arg(&self.data_root)
+            .arg("--exec-root")
+            .arg(&self.exec_root)
+            .arg("--config-file")
+            .arg(&self.config)
+            .arg("--log-level")
+            .arg("debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("starting netd");
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    /// Waits until netd answers `/_ping`; panics with its log if it does not
+    /// within 20 s or if it exits.
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let rt = runtime();
+        loop {
+            if rt.block_on(self.client().ping()).is_ok() {
+                return;
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("netd exited with {status} during start:\n{}", self.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "netd did not start in 20 s:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// netd's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// A client of this netd.
+    pub fn client(&self) -> Client {
+        Client::new(&self.host()).expect("the test's host is valid")
+    }
+
+    /// netd's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("netd is running").id()
+    }
+
+    /// Sends `sig` and waits for the process to end.
+    fn signal(&mut self, sig: nix::sys::signal::Signal) {
+        if let Some(mut c) = self.child.take() {
+            let pid = nix::unistd::Pid::from_raw(i32::try_from(c.id()).expect("pids fit i32"));
+            let _ = nix::sys::signal::kill(pid, sig);
+            let _ = c.wait();
+        }
+    }
+
+    /// Stops netd cleanly (SIGTERM).
+    pub fn stop(&mut self) {
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+    }
+
+    /// Kills netd (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        self.signal(nix::sys::signal::Signal::SIGKILL);
+    }
+
+    /// Starts netd again on the same state.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    /// Starts netd again after [`Netd::kill`] or [`Netd::stop`].
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "netd is still running");
+        self.spawn();
+    }
+
+    /// Runs the `docker` CLI against this netd.
+    pub fn docker(&self, args: &[&str]) -> Output {
+        Command::new("docker")
+            .args(args)
+            .env("DOCKER_HOST", self.host())
+            .env("DOCKER_CONFIG", "/run/testhost/docker-config")
+            .stdin(Stdio::null())
+            .output()
+            .expect("running docker")
+    }
+
+    /// Runs `berth` against this netd.
+    pub fn berth(&self, args: &[&str]) -> Output {
+        Command::new(bin("berth"))
+            .args(args)
+            .env("NETD_HOST", self.host())
+            .stdin(Stdio::null())
+            .output()
+            .expect("running berth")
+    }
+}
+
+impl Drop for Netd {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A small runtime for tests that call the async client from sync code.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+/// Runs `cmd` inside the network namespace bound at `netns`.
+pub fn in_netns(netns: &str, cmd: &[&str]) -> Output {
+    let ns = format!("--net={netns}");
+    let mut args = vec![ns.as_str()];
+    args.extend_from_slice(cmd);
+    Command::new("nsenter")
+        .args(&args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running nsenter")
+}
+
+/// Whether one ping from namespace `netns` to `addr` is answered.
+pub fn ping(netns: &str, addr: &str) -> bool {
+    in_netns(netns, &["ping", "-c1", "-W1", addr])
+        .status
+        .success()
+}
+
+/// Standard output of a command that must succeed.
+pub fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "command failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Standard error of a command that must fail.
+pub fn fails(out: &Output) -> String {
+    assert!(
+        !out.status.success(),
+        "command succeeded but should have failed:\nstdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
