@@ -8,7 +8,7 @@ LEAKDIR := $(CURDIR)/target/leakcheck
 # Privileged tests: the `tests` crate, and each crate's `tests/privileged.rs`.
 PRIVILEGED := package(tests) | binary(privileged)
 
-.PHONY: up test setup build lint unit test-privileged bench-ipam
+.PHONY: up test setup build lint unit test-privileged bench bench-ipam bench-netd
 
 ## up: install what is missing, build, and run the main job (for now the IPAM benchmark).
 up: setup build bench-ipam
@@ -42,3 +42,11 @@ test-privileged:
 ## bench-ipam: allocations/s, releases/s and memory per address.
 bench-ipam:
 	cargo bench $(CARGO_FLAGS) -p ipam --bench ipam
+
+## bench-netd: netd's latencies and memory, inside a throwaway host.
+bench-netd:
+	cargo build $(CARGO_FLAGS) --release -p netd -p tests --bins
+	scripts/testhost target/release/netd-bench
+
+## bench: every benchmark.
+bench: bench-ipam bench-netd

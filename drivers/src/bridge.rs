@@ -53,9 +53,27 @@ pub async fn create_network(host: &Links, cfg: &BridgeConfig) -> Result<(), Kern
     Ok(())
 }
 
-/// Removes the bridge; a bridge already gone is not an error.
+/// Device group of links taken out of service and waiting to be deleted in
+/// one batch (`0x6e657464`, "netd").
+pub const GRAVEYARD_GROUP: u32 = 0x6e65_7464;
+
+/// Removes the bridge now; a bridge already gone is not an error.
 pub async fn delete_network(host: &Links, name: &str) -> Result<(), KernelError> {
     host.delete_named(name).await
+}
+
+/// Takes a network's bridge out of service without waiting for the kernel
+/// to destroy it: its addresses go (and with them its routes), it goes down
+/// and is renamed to `tombstone` so that its name is free at once, and it
+/// joins [`GRAVEYARD_GROUP`] for the caller to delete later with
+/// [`Links::delete_group`].
+pub async fn retire_network(host: &Links, name: &str, tombstone: &str) -> Result<(), KernelError> {
+    let Some(b) = host.get(name).await? else {
+        return Ok(());
+    };
+    host.flush_addresses(b.index, name).await?;
+    host.retire(b.index, name, Some(tombstone), Some(GRAVEYARD_GROUP))
+        .await
 }
 
 /// Connects a sandbox to the bridge `bridge`: veth pair, addresses, link up.
@@ -89,10 +107,42 @@ pub async fn join(
     Ok(())
 }
 
-/// Disconnects an endpoint: deleting the host end of the veth deletes its
-/// peer inside the sandbox with its addresses and routes.
+/// Disconnects an endpoint now: deleting the host end of the veth deletes
+/// its peer inside the sandbox with its addresses and routes.
 pub async fn leave(host: &Links, host_ifname: &str) -> Result<(), KernelError> {
     host.delete_named(host_ifname).await
+}
+
+/// Disconnects an endpoint without waiting for the kernel to destroy it:
+/// the sandbox's interface goes down and is renamed to `tombstone` (so its
+/// name can be reused at once; skipped when `sandbox` is `None`, for a
+/// sandbox being deleted), the host end goes down and leaves the bridge.
+/// The host end joins [`GRAVEYARD_GROUP`] for the caller to delete later
+/// with [`Links::delete_group`]; until then the pair carries no traffic.
+pub async fn retire(
+    host: &Links,
+    sandbox: Option<&Links>,
+    host_ifname: &str,
+    ifname: &str,
+    tombstone: &str,
+) -> Result<(), KernelError> {
+    if let Some(sb) = sandbox
+        && let Some(inner) = sb.get(ifname).await?
+    {
+        sb.retire(inner.index, ifname, Some(tombstone), None)
+            .await?;
+    }
+    if let Some(outer) = host.get(host_ifname).await? {
+        host.retire(outer.index, host_ifname, None, Some(GRAVEYARD_GROUP))
+            .await?;
+    }
+    debug!(veth = %host_ifname, ifname, "endpoint retired");
+    Ok(())
+}
+
+/// The name a retired sandbox interface carries until it is deleted.
+pub fn tombstone_name(endpoint_id: &str) -> String {
+    format!("gone{}", &endpoint_id[..11.min(endpoint_id.len())])
 }
 
 /// Installs the sandbox's default routes through `gateways` on `ifname`.

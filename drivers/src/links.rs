@@ -205,6 +205,44 @@ impl Links {
         }
     }
 
+    /// Deletes every link of device group `group` in one request: the kernel
+    /// pays its synchronisation cost once for the whole batch.
+    pub async fn delete_group(&self, group: u32) -> Result<(), KernelError> {
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::Group(group));
+        match nl(
+            || format!("deleting link group {group}"),
+            self.handle.link().del_with_message(msg).execute().await,
+        ) {
+            Err(e) if e.is_not_found() => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Removes every address of link `index`.
+    pub async fn flush_addresses(&self, index: u32, name: &str) -> Result<(), KernelError> {
+        let msgs: Vec<_> = nl(
+            || format!("listing addresses of {name}"),
+            self.handle
+                .address()
+                .get()
+                .set_link_index_filter(index)
+                .execute()
+                .try_collect()
+                .await,
+        )?;
+        for m in msgs {
+            match nl(
+                || format!("removing an address of {name}"),
+                self.handle.address().del(m).execute().await,
+            ) {
+                Err(e) if e.is_not_found() => {}
+                other => other?,
+            }
+        }
+        Ok(())
+    }
+
     /// Deletes the link named `name` if it exists.
     pub async fn delete_named(&self, name: &str) -> Result<(), KernelError> {
         match self.get(name).await? {
@@ -286,6 +324,33 @@ impl Links {
             || format!("creating veth pair {host} / {peer}"),
             self.handle.link().add(msg).execute().await,
         )
+    }
+
+    /// Takes link `index` out of service: down, detached from any bridge,
+    /// and renamed to `new_name` (when given) so that its name is free again
+    /// at once; deleting it, which costs the kernel tens of milliseconds, can
+    /// then happen later.
+    pub async fn retire(
+        &self,
+        index: u32,
+        name: &str,
+        new_name: Option<&str>,
+        group: Option<u32>,
+    ) -> Result<(), KernelError> {
+        let mut msg = LinkUnspec::new_with_index(index).down().nocontroller();
+        if let Some(n) = new_name {
+            msg = msg.name(n.to_owned());
+        }
+        if let Some(g) = group {
+            msg = msg.link_group(g);
+        }
+        match nl(
+            || format!("taking {name} out of service"),
+            self.handle.link().set(msg.build()).execute().await,
+        ) {
+            Err(e) if e.is_not_found() => Ok(()),
+            other => other,
+        }
     }
 
     /// Attaches link `index` to bridge `bridge` and brings it up.

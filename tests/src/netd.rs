@@ -215,6 +215,30 @@ pub fn ping(netns: &str, addr: &str) -> bool {
         .success()
 }
 
+/// Polls `cond` every 10 ms for up to `secs` seconds; whether it held.
+pub fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits (up to 5 s) until netd has deleted the links it retired (they wait
+/// in device group 0x6e657464 for a quiet moment), and says whether it did.
+pub fn reaped() -> bool {
+    eventually(5, || {
+        crate::run("ip", &["-o", "link", "show", "group", "1852142692"])
+            .trim()
+            .is_empty()
+    })
+}
+
 /// Standard output of a command that must succeed.
 pub fn ok(out: &Output) -> String {
     assert!(

@@ -104,6 +104,11 @@ fn sandboxes_reach_each_other_over_v4_and_v6_and_across_two_networks() {
         .await
         .unwrap();
         assert!(!links(&a.sandbox_key).contains("eth1"));
+        assert!(
+            tests::netd::eventually(5, || links(&a.sandbox_key).lines().count() == 2),
+            "the retired interface is deleted soon after: {}",
+            links(&a.sandbox_key)
+        );
         let addrs =
             String::from_utf8_lossy(&in_netns(&a.sandbox_key, &["ip", "-o", "addr"]).stdout)
                 .into_owned();

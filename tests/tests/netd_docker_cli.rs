@@ -99,6 +99,13 @@ fn docker_cli_creates_lists_filters_inspects_and_removes() {
 
     ok(&netd.docker(&["network", "rm", "web", "db"]));
     assert_eq!(names(&fmt(&[])), ["bridge", "host", "none"]);
+    assert!(tests::netd::reaped(), "removed bridges are deleted");
+    let bridges = tests::run("ip", &["-o", "link", "show", "type", "bridge"]);
+    assert_eq!(
+        bridges.lines().count(),
+        1,
+        "only the default bridge is left: {bridges}"
+    );
 }
 
 #[test]

@@ -9,6 +9,7 @@
 //! store has committed.
 
 mod network;
+mod reaper;
 mod reconcile;
 mod sandbox;
 mod view;
@@ -43,6 +44,8 @@ pub struct Controller {
     sandboxes: BTreeMap<String, Sandbox>,
     host: Links,
     next_seq: u64,
+    /// Deletes retired links in the background.
+    reaper: reaper::Reaper,
 }
 
 /// A fresh 64-hex id.

@@ -253,6 +253,7 @@ impl Controller {
         &mut self,
         req: NetworkCreateRequest,
     ) -> Result<NetworkCreateResponse, NetdError> {
+        self.reaper.touch();
         let plan = self.plan_network(req)?;
         let network = self.install_network(plan.network, &plan.specs).await?;
         info!(network = %network.id, name = %network.name, "network created");
@@ -370,8 +371,11 @@ impl Controller {
                 network.name, network.id
             )));
         }
+        self.reaper.touch();
         if let Some(b) = &network.bridge {
-            bridge::delete_network(&self.host, &b.name).await?;
+            let tombstone = format!("gone{}", &network.id[..11]);
+            bridge::retire_network(&self.host, &b.name, &tombstone).await?;
+            self.reaper.reap();
         }
         let mut change = Change::default();
         change.del_network(&network.id);

@@ -39,6 +39,9 @@ impl Controller {
             pools: loaded.pools,
         })?;
         let host = Links::here(None)?;
+        // Links retired by an earlier run and not yet deleted.
+        host.delete_group(bridge::GRAVEYARD_GROUP).await?;
+        let reaper = super::reaper::Reaper::spawn(host.clone());
         let next_seq = loaded
             .endpoints
             .iter()
@@ -67,6 +70,7 @@ impl Controller {
                 .collect(),
             host,
             next_seq,
+            reaper,
         };
         c.ensure_predefined().await?;
         c.reconcile().await?;

@@ -60,6 +60,7 @@ impl Controller {
         &mut self,
         req: SandboxCreateRequest,
     ) -> Result<SandboxResource, NetdError> {
+        self.reaper.touch();
         let id = if req.id.is_empty() {
             new_id()
         } else {
@@ -210,11 +211,15 @@ impl Controller {
     /// `DELETE /sandboxes/{id}`: disconnects every endpoint and removes the
     /// namespace and files.
     pub async fn remove_sandbox(&mut self, term: &str) -> Result<(), NetdError> {
+        self.reaper.touch();
         let s = self.find_sandbox(term)?.clone();
         let eps: Vec<Endpoint> = self.sandbox_endpoints(&s.id).into_iter().cloned().collect();
         for e in &eps {
             if let Some(h) = &e.host_ifname {
-                bridge::leave(&self.host, h).await?;
+                // The namespace goes with the sandbox; only the host end needs
+                // taking out of service before its deletion in the background.
+                bridge::retire(&self.host, None, h, "", "").await?;
+                self.reaper.reap();
             }
         }
         let mut pools = Vec::new();
@@ -253,6 +258,7 @@ impl Controller {
         container: &str,
         cfg: EndpointSettings,
     ) -> Result<(), NetdError> {
+        self.reaper.touch();
         let network = self.find_network(network_term)?.clone();
         let sandbox = self.find_sandbox(container)?.clone();
         let current = self.sandbox_endpoints(&sandbox.id);
@@ -569,6 +575,7 @@ impl Controller {
         container: &str,
         _force: bool,
     ) -> Result<(), NetdError> {
+        self.reaper.touch();
         let network = self.find_network(network_term)?.clone();
         let mut sandbox = self.find_sandbox(container)?.clone();
         let ep = self
@@ -585,8 +592,20 @@ impl Controller {
         if network.driver == DriverKind::Host {
             return Err(NetdError::invalid(HOST_NETWORK_CONFLICT));
         }
-        if let Some(h) = &ep.host_ifname {
-            bridge::leave(&self.host, h).await?;
+        let sb = match &sandbox.netns {
+            Some(path) => Some(Links::in_netns(&netns::open(path)?, &sandbox.id[..12])?),
+            None => None,
+        };
+        if let (Some(h), Some(ifname)) = (&ep.host_ifname, &ep.ifname) {
+            bridge::retire(
+                &self.host,
+                sb.as_ref(),
+                h,
+                ifname,
+                &bridge::tombstone_name(&ep.id),
+            )
+            .await?;
+            self.reaper.reap();
         }
         let pools = release_addresses(&mut self.ipam, Some(&network), &ep)?;
         let remaining: Vec<&Endpoint> = self
@@ -597,11 +616,10 @@ impl Controller {
         if sandbox.gateway_endpoint.as_deref() == Some(ep.id.as_str()) {
             let next = choose_gateway(&remaining, &self.networks).cloned();
             sandbox.gateway_endpoint = next.as_ref().map(|e| e.id.clone());
-            if let (Some(next), Some(path)) = (next, &sandbox.netns) {
-                let sb = Links::in_netns(&netns::open(path)?, &sandbox.id[..12])?;
-                if let Some(n) = self.networks.get(&next.network_id) {
-                    self.install_default_route(&sb, n, &next).await?;
-                }
+            if let (Some(next), Some(sb)) = (next, &sb)
+                && let Some(n) = self.networks.get(&next.network_id)
+            {
+                self.install_default_route(sb, n, &next).await?;
             }
         }
         self.render_files(&sandbox, &remaining)?;
