@@ -10,8 +10,10 @@ PRIVILEGED := package(tests) | binary(privileged)
 
 .PHONY: up test setup build lint unit test-privileged bench bench-ipam bench-netd
 
-## up: install what is missing, build, and run the main job (for now the IPAM benchmark).
-up: setup build bench-ipam
+## up: install what is missing, build, and start netd in the foreground (as root;
+## Ctrl-C stops it and leaves networks in place). NETD_FLAGS passes flags to it.
+up: setup build
+	exec target/release/netd $(NETD_FLAGS)
 
 ## test: the whole suite: formatting, clippy, unit tests, privileged tests.
 test: setup lint unit test-privileged
@@ -20,7 +22,7 @@ setup:
 	scripts/setup.sh
 
 build:
-	cargo build $(CARGO_FLAGS) --workspace --release
+	cargo build $(CARGO_FLAGS) --workspace --release --bins
 
 lint:
 	cargo fmt --all --check

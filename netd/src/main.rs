@@ -45,6 +45,7 @@ fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("invalid log level {level}"))?,
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let opts = Options {
         socket: daemon::socket_path(&cli.host)?,

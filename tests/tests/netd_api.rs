@@ -427,3 +427,54 @@ fn three_hundred_networks_without_subnets_all_succeed() {
     let bridges = tests::run("ip", &["-o", "link", "show", "type", "bridge"]);
     assert_eq!(bridges.lines().count(), 301);
 }
+
+#[test]
+fn concurrent_connects_get_distinct_addresses() {
+    let host = TestHost::enter();
+    let netd = Netd::start(&host);
+    let rt = runtime();
+    rt.block_on(async {
+        let c = netd.client();
+        c.network_create(&netd::api::types::NetworkCreateRequest {
+            name: "busy".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        for i in 0..24 {
+            c.sandbox_create(&SandboxCreateRequest {
+                name: format!("par{i}"),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        }
+    });
+    let threads: Vec<_> = (0..24)
+        .map(|i| {
+            let c = netd.client();
+            std::thread::spawn(move || {
+                runtime().block_on(c.network_connect(
+                    "busy",
+                    &netd::api::types::NetworkConnectRequest {
+                        container: format!("par{i}"),
+                        endpoint_config: None,
+                    },
+                ))
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap().unwrap();
+    }
+    let net = rt.block_on(netd.client().network("busy")).unwrap();
+    let mut addrs: Vec<String> = net
+        .containers
+        .values()
+        .map(|e| e.ipv4_address.clone())
+        .collect();
+    assert_eq!(addrs.len(), 24);
+    addrs.sort();
+    addrs.dedup();
+    assert_eq!(addrs.len(), 24, "no address handed out twice");
+}
