@@ -168,3 +168,86 @@ fn netns_files_are_bound_and_removed() {
     assert!(!path.exists());
     netns::remove(&path).unwrap();
 }
+
+mod firewall {
+    use drivers::firewall::{Change, NetworkRules, Nft, Protocol, PublishedPort};
+    use tests::{TestHost, run};
+
+    fn net(name: &str) -> NetworkRules {
+        NetworkRules {
+            bridge: name.into(),
+            subnets: vec![
+                "10.90.0.0/24".parse().unwrap(),
+                "fd90::/64".parse().unwrap(),
+            ],
+            internal: false,
+            masquerade: true,
+        }
+    }
+
+    fn port(host_port: u16) -> PublishedPort {
+        PublishedPort {
+            host_ip: None,
+            host_port,
+            protocol: Protocol::Tcp,
+            container_ip: "10.90.0.2".parse().unwrap(),
+            container_port: 80,
+        }
+    }
+
+    fn ruleset_loads_and_changes_with(nft: &Nft) {
+        nft.apply(Change::replace_all(
+            &[net("br-a")],
+            &[port(8080)],
+            &["vethx".into()],
+        ))
+        .unwrap();
+        let listed = run("nft", &["list", "table", "inet", "netd"]);
+        assert!(listed.contains("tcp . 8080 : 10.90.0.2"), "{listed}");
+        assert!(listed.contains("tcp . 8080 : 80"), "{listed}");
+        assert!(listed.contains("10.90.0.0/24"), "{listed}");
+        let mut c = Change::new();
+        c.add_network(&net("br-b"));
+        c.add_port(&port(8081));
+        nft.apply(c).unwrap();
+        let listed = run("nft", &["list", "table", "inet", "netd"]);
+        assert!(
+            listed.contains("br-b") && listed.contains("8081"),
+            "{listed}"
+        );
+        let mut c = Change::new();
+        c.remove_port(&port(8081), true);
+        nft.apply(c).unwrap();
+        let listed = run("nft", &["list", "table", "inet", "netd"]);
+        assert!(!listed.contains("8081 :"), "{listed}");
+        // A bad batch (deleting what is not there) changes nothing.
+        let before = run("nft", &["list", "ruleset"]);
+        let mut c = Change::new();
+        c.add_port(&port(9999));
+        c.remove_port(&port(7777), false);
+        assert!(nft.apply(c).is_err());
+        assert_eq!(run("nft", &["list", "ruleset"]), before);
+        assert!(nft.table_exists());
+        // Replacing is atomic and idempotent.
+        nft.apply(Change::replace_all(&[], &[], &[])).unwrap();
+        assert!(!run("nft", &["list", "table", "inet", "netd"]).contains("br-a"));
+        assert!(run("nft", &["list", "table", "bridge", "netd"]).contains("noicc_ports"));
+    }
+
+    #[test]
+    fn ruleset_loads_and_changes_in_process() {
+        let _host = TestHost::enter();
+        let nft = Nft::new();
+        assert!(
+            nft.in_process(),
+            "libnftables.so.1 is installed with nftables"
+        );
+        ruleset_loads_and_changes_with(&nft);
+    }
+
+    #[test]
+    fn ruleset_loads_and_changes_through_the_nft_command() {
+        let _host = TestHost::enter();
+        ruleset_loads_and_changes_with(&Nft::command_only());
+    }
+}
