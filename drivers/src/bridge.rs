@@ -37,17 +37,32 @@ pub struct EndpointConfig {
     pub addresses: Vec<IpNet>,
 }
 
-/// Creates (or adopts, after a restart) the bridge and puts the gateway
-/// addresses on it. A bridge this call created is removed again on failure.
-pub async fn create_network(host: &Links, cfg: &BridgeConfig) -> Result<(), KernelError> {
+/// Creates (or adopts, after a restart) the bridge, marks it with `mark`
+/// (its interface alias) and puts the gateway addresses on it. A bridge this
+/// call created is removed again on failure; a link of another kind with
+/// the bridge's name is refused, never adopted.
+pub async fn create_network(
+    host: &Links,
+    cfg: &BridgeConfig,
+    mark: Option<&str>,
+) -> Result<(), KernelError> {
     let (index, created) = host.bridge_ensure(&cfg.name, cfg.mtu).await?;
-    for gw in &cfg.gateways {
-        if let Err(e) = host.add_address(index, &cfg.name, *gw).await {
-            if created {
-                let _ = host.delete(index, &cfg.name).await;
-            }
-            return Err(e);
+    let rest = async {
+        // The mark first: a crash after it leaves a bridge the next start
+        // recognises as netd's.
+        if let Some(m) = mark {
+            host.set_alias(index, &cfg.name, m).await?;
         }
+        for gw in &cfg.gateways {
+            host.add_address(index, &cfg.name, *gw).await?;
+        }
+        Ok(())
+    };
+    if let Err(e) = rest.await {
+        if created {
+            let _ = host.delete(index, &cfg.name).await;
+        }
+        return Err(e);
     }
     debug!(bridge = %cfg.name, created, "bridge ready");
     Ok(())

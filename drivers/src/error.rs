@@ -34,6 +34,12 @@ pub enum KernelError {
         #[source]
         source: std::io::Error,
     },
+    /// A bridge name that belongs to a link of another kind.
+    #[error("existing interface {name} is not a bridge")]
+    NotABridge {
+        /// The name.
+        name: String,
+    },
     /// A link that should exist does not.
     #[error("link {name} not found{}", ns.as_deref().map(|n| format!(" in {n}")).unwrap_or_default())]
     LinkNotFound {

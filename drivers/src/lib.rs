@@ -12,6 +12,8 @@ mod error;
 pub mod firewall;
 pub mod links;
 pub mod netns;
+pub mod portres;
+pub mod sysctl;
 
 pub use error::KernelError;
 pub use links::{LinkInfo, Links};

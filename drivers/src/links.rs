@@ -113,7 +113,12 @@ impl Links {
         mtu: Option<u32>,
     ) -> Result<(u32, bool), KernelError> {
         let created = match self.get(name).await? {
-            Some(_) => false,
+            Some(l) if l.kind.as_deref() == Some("bridge") => false,
+            Some(_) => {
+                return Err(KernelError::NotABridge {
+                    name: name.to_owned(),
+                });
+            }
             None => {
                 let mut b = LinkBridge::new(name);
                 if let Some(mtu) = mtu {
@@ -337,20 +342,24 @@ impl Links {
         new_name: Option<&str>,
         group: Option<u32>,
     ) -> Result<(), KernelError> {
-        let mut msg = LinkUnspec::new_with_index(index).down().nocontroller();
-        if let Some(n) = new_name {
-            msg = msg.name(n.to_owned());
+        // Three requests, in this order: before Linux 6.2 an interface must
+        // be down to be renamed, and a link must never sit in the graveyard
+        // group unless it really is out of service.
+        let steps = [
+            Some(LinkUnspec::new_with_index(index).down().nocontroller()),
+            new_name.map(|n| LinkUnspec::new_with_index(index).name(n.to_owned())),
+            group.map(|g| LinkUnspec::new_with_index(index).link_group(g)),
+        ];
+        for msg in steps.into_iter().flatten() {
+            match nl(
+                || format!("taking {name} out of service"),
+                self.handle.link().set(msg.build()).execute().await,
+            ) {
+                Err(e) if e.is_not_found() => return Ok(()),
+                other => other?,
+            }
         }
-        if let Some(g) = group {
-            msg = msg.link_group(g);
-        }
-        match nl(
-            || format!("taking {name} out of service"),
-            self.handle.link().set(msg.build()).execute().await,
-        ) {
-            Err(e) if e.is_not_found() => Ok(()),
-            other => other,
-        }
+        Ok(())
     }
 
     /// Attaches link `index` to bridge `bridge` and brings it up.

@@ -58,9 +58,17 @@ async fn sandboxes_on_a_bridge_ping_each_other_until_one_leaves() {
             "fd88::1/64".parse().unwrap(),
         ],
     };
-    bridge::create_network(&links, &net).await.unwrap();
-    // Creating it again adopts the existing bridge.
-    bridge::create_network(&links, &net).await.unwrap();
+    bridge::create_network(&links, &net, None).await.unwrap();
+    // Creating it again adopts the existing bridge, but never another kind of link.
+    bridge::create_network(&links, &net, None).await.unwrap();
+    let not_bridge = BridgeConfig {
+        name: "lo".into(),
+        ..net.clone()
+    };
+    let err = bridge::create_network(&links, &not_bridge, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "existing interface lo is not a bridge");
 
     let (a_ns, a) = sandbox(&dir, "a").await;
     let (b_ns, b) = sandbox(&dir, "b").await;
@@ -124,7 +132,7 @@ async fn failed_join_leaves_no_veth_behind() {
         mtu: None,
         gateways: vec!["10.89.0.1/24".parse().unwrap()],
     };
-    bridge::create_network(&links, &net).await.unwrap();
+    bridge::create_network(&links, &net, None).await.unwrap();
     let (ns, sb) = sandbox(&dir, "c").await;
     bridge::join(&links, "br-fail", &ns, &sb, &endpoint(4))
         .await

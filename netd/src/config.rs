@@ -29,6 +29,9 @@ use serde::Deserialize;
 pub struct Config {
     /// `error`, `warn`, `info`, `debug` or `trace`.
     pub log_level: Option<String>,
+    /// `false`: never touch the forwarding sysctls (and refuse to start when
+    /// forwarding is off).
+    pub ip_forward: Option<bool>,
     /// Replaces the built-in default address pools when not empty.
     #[serde(default)]
     pub default_address_pools: Vec<PoolEntry>,

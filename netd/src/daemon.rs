@@ -66,13 +66,81 @@ async fn bind(path: &Path, group: Option<&str>) -> anyhow::Result<UnixListener> 
     Ok(listener)
 }
 
+/// Takes an exclusive lock on `EXEC_ROOT/netd.lock` for netd's lifetime.
+fn lock_exec_root(exec_root: &Path) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(exec_root)
+        .with_context(|| format!("creating {}", exec_root.display()))?;
+    let path = exec_root.join("netd.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    // SAFETY: flock on a descriptor this function owns.
+    let rc = unsafe {
+        libc::flock(
+            std::os::fd::AsRawFd::as_raw_fd(&file),
+            libc::LOCK_EX | libc::LOCK_NB,
+        )
+    };
+    if rc != 0 {
+        bail!(
+            "another netd is already running on the exec root {} (its lock {} is held)",
+            exec_root.display(),
+            path.display()
+        );
+    }
+    Ok(file)
+}
+
+/// Restores netd's firewall tables when they disappear (another program
+/// flushed the ruleset) and on SIGHUP.
+fn watch_firewall(shared: Arc<Mutex<Controller>>) {
+    tokio::spawn(async move {
+        let mut hup = match signal(SignalKind::hangup()) {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(error = %e, "no SIGHUP handler: restore the firewall with POST /firewall/restore");
+                return;
+            }
+        };
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+        loop {
+            tokio::select! {
+                _ = hup.recv() => {
+                    info!("SIGHUP: rewriting the firewall tables");
+                    if let Err(e) = shared.lock().await.restore_firewall().await {
+                        tracing::error!(error = %e, "could not restore the firewall tables");
+                    }
+                }
+                _ = tick.tick() => {
+                    if let Err(e) = shared.lock().await.check_firewall().await {
+                        tracing::error!(error = %e, "could not restore the firewall tables");
+                    }
+                }
+            }
+        }
+    });
+}
+
 /// Runs netd until SIGTERM or SIGINT.
 pub async fn run(opts: Options) -> anyhow::Result<()> {
+    // One netd per exec root (and so per set of namespace files and links):
+    // a second one must stop before it reconciles anything.
+    let _lock = lock_exec_root(&opts.paths.exec_root)?;
+    if opts.socket.exists() && tokio::net::UnixStream::connect(&opts.socket).await.is_ok() {
+        bail!(
+            "another netd is already listening on {}",
+            opts.socket.display()
+        );
+    }
     let controller = Controller::start(opts.paths.clone(), opts.config.clone())
         .await
         .context("starting netd")?;
     let listener = bind(&opts.socket, opts.group.as_deref()).await?;
     let shared = Arc::new(Mutex::new(controller));
+    watch_firewall(shared.clone());
     let app = axum::middleware::from_fn(api::versioning).layer(api::router(shared));
     info!(socket = %opts.socket.display(), data_root = %opts.paths.data_root.display(), "netd ready");
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;

@@ -141,6 +141,37 @@ pub struct Endpoint {
     pub gw_priority: i64,
     /// Connection order within the netd instance.
     pub seq: u64,
+    /// Ports published to this endpoint (on the sandbox's gateway endpoint).
+    #[serde(default)]
+    pub ports: Vec<PortRecord>,
+}
+
+/// One published port of an endpoint, as allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PortRecord {
+    /// Host address; `None` for all addresses of the container address's family.
+    pub host_ip: Option<IpAddr>,
+    /// Host port.
+    pub host_port: u16,
+    /// `tcp`, `udp` or `sctp`.
+    pub protocol: PortProtocol,
+    /// Container port.
+    pub container_port: u16,
+    /// Published for the container's IPv6 address (else its IPv4 one).
+    #[serde(default)]
+    pub v6: bool,
+}
+
+/// A published port's protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PortProtocol {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+    /// SCTP.
+    Sctp,
 }
 
 /// A container's network namespace and its DNS settings.
@@ -170,6 +201,9 @@ pub struct Sandbox {
     pub files: PathBuf,
     /// The endpoint that provides the default route, if any.
     pub gateway_endpoint: Option<String>,
+    /// Ports to publish (`-p`), on the sandbox's gateway endpoint.
+    #[serde(default)]
+    pub ports: Vec<crate::api::portspec::PortMapping>,
     /// Creation time.
     pub created: String,
 }

@@ -184,10 +184,18 @@ impl Nft {
         self.run_json(&change.to_json()).map(|_| ())
     }
 
-    /// Whether netd's inet table exists (it can be flushed behind netd's back).
+    /// Whether netd's tables are intact: both forward chains exist and hold
+    /// their rules (a flushed ruleset, a deleted table or flushed chains all
+    /// fail this). Lists two chains only, never the elements.
     pub fn table_exists(&self) -> bool {
-        let cmd = r#"{"nftables":[{"list":{"table":{"family":"inet","name":"netd"}}}]}"#;
-        self.run_json(cmd).is_ok()
+        let chain = |family: &str, rule_marker: &str| {
+            let cmd = format!(
+                r#"{{"nftables":[{{"list":{{"chain":{{"family":"{family}","table":"netd","name":"forward"}}}}}}]}}"#
+            );
+            self.run_json(&cmd)
+                .is_ok_and(|out| out.contains(rule_marker))
+        };
+        chain("inet", "to_bridge") && chain("bridge", "noicc_ports")
     }
 }
 

@@ -16,7 +16,8 @@
 //!                  dnat'ed, iif . oif in hairpin               -> masquerade (container to own network's port)
 //!                  dnat'ed, saddr 127/8, oif a bridge          -> masquerade (host's 127.0.0.1 to container)
 //! forward          established/related                          -> accept
-//!                  oif a bridge -> to_bridge: internal -> drop; dnat'ed to a published port -> accept; else drop
+//!                  oif a bridge -> to_bridge: same bridge in and out -> accept; internal -> drop;
+//!                                  dnat'ed to a published port -> accept; else drop
 //!                  iif a bridge -> from_bridge: internal -> drop
 //! bridge forward   iifname in noicc_ports                       -> drop   (enable_icc=false)
 //! ```
@@ -429,6 +430,19 @@ fn skeleton(b: &mut Batch<'static>) {
         vec![
             is(meta(MetaKey::Iifname), set_ref("bridges")),
             jump("from_bridge"),
+        ],
+    ));
+    // Traffic within one network: with br_netfilter, bridged frames pass
+    // this hook with the bridge as both input and output interface.
+    b.add(rule(
+        inet,
+        "to_bridge",
+        vec![
+            is(
+                concat(vec![meta(MetaKey::Iifname), meta(MetaKey::Oifname)]),
+                set_ref("hairpin"),
+            ),
+            Statement::Accept(None),
         ],
     ));
     b.add(rule(

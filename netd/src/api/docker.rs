@@ -14,7 +14,7 @@ use super::types::{
     NetworkConnectRequest, NetworkCreateRequest, NetworkCreateResponse, NetworkDisconnectRequest,
     NetworkPruneResponse, NetworkResource,
 };
-use super::{API_VERSION, ApiError, MIN_API_VERSION, Shared, json_body, text};
+use super::{API_VERSION, ApiError, MIN_API_VERSION, Shared, detached, json_body, text};
 use crate::controller::NETWORK_FILTERS;
 
 type Params = Query<HashMap<String, String>>;
@@ -86,7 +86,8 @@ pub(super) async fn inspect(
 /// `POST /networks/create`.
 pub(super) async fn create(State(c): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
     let req: NetworkCreateRequest = json_body(&body)?;
-    let resp: NetworkCreateResponse = c.lock().await.create_network(req).await?;
+    let resp: NetworkCreateResponse =
+        detached(&c, move |mut c| async move { c.create_network(req).await }).await?;
     Ok((StatusCode::CREATED, Json(resp)).into_response())
 }
 
@@ -95,7 +96,7 @@ pub(super) async fn remove(
     State(c): State<Shared>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    c.lock().await.remove_network(&id).await?;
+    detached(&c, move |mut c| async move { c.remove_network(&id).await }).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -106,10 +107,11 @@ pub(super) async fn connect(
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let req: NetworkConnectRequest = json_body(&body)?;
-    c.lock()
-        .await
-        .connect(&id, &req.container, req.endpoint_config.unwrap_or_default())
-        .await?;
+    detached(&c, move |mut c| async move {
+        c.connect(&id, &req.container, req.endpoint_config.unwrap_or_default())
+            .await
+    })
+    .await?;
     Ok(StatusCode::OK)
 }
 
@@ -136,6 +138,10 @@ pub(super) async fn prune(
         q.get("filters").map(String::as_str),
         crate::controller::PRUNE_FILTERS,
     )?;
-    let networks_deleted = c.lock().await.prune_networks(&filters).await?;
+    let networks_deleted = detached(
+        &c,
+        move |mut c| async move { c.prune_networks(&filters).await },
+    )
+    .await?;
     Ok(Json(NetworkPruneResponse { networks_deleted }))
 }

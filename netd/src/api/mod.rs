@@ -6,6 +6,7 @@
 
 mod docker;
 pub mod filters;
+pub mod portspec;
 mod sandbox;
 pub mod types;
 
@@ -57,6 +58,22 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Runs a change to the controller in a task of its own, holding the lock:
+/// if the client hangs up, hyper drops the handler, but the change still
+/// completes (or rolls back) instead of stopping between two steps.
+pub(crate) async fn detached<T, F, Fut>(c: &Shared, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(tokio::sync::OwnedMutexGuard<Controller>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, NetdError>> + Send + 'static,
+{
+    let c = c.clone();
+    tokio::spawn(async move { f(c.lock_owned().await).await })
+        .await
+        .map_err(|e| ApiError(NetdError::internal(format!("request task failed: {e}"))))?
+        .map_err(ApiError)
+}
+
 /// Decodes a JSON body, answering 400 with the decoder's reason.
 pub(crate) fn json_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -81,6 +98,7 @@ pub fn router(state: Shared) -> Router {
         )
         .route("/networks/{id}/connect", post(docker::connect))
         .route("/networks/{id}/disconnect", post(docker::disconnect))
+        .route("/firewall/restore", post(restore_firewall))
         .route("/sandboxes", get(sandbox::list).post(sandbox::create))
         .route(
             "/sandboxes/{id}",
@@ -88,6 +106,15 @@ pub fn router(state: Shared) -> Router {
         )
         .fallback(|| async { ApiError(NetdError::not_found("page not found")) })
         .with_state(state)
+}
+
+/// `POST /firewall/restore`: rewrites netd's nftables tables from its store
+/// (after someone flushed them, for example).
+async fn restore_firewall(
+    axum::extract::State(c): axum::extract::State<Shared>,
+) -> Result<StatusCode, ApiError> {
+    detached(&c, |c| async move { c.restore_firewall().await }).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Parses `1.NN` into a comparable pair.

@@ -7,13 +7,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::types::{SandboxCreateRequest, SandboxResource};
-use super::{ApiError, Shared, json_body};
+use super::{ApiError, Shared, detached, json_body};
 
 /// `POST /sandboxes`: creates the namespace and files; answers 201 with the
 /// sandbox (its `SandboxKey`, `ResolvConfPath` and `HostsPath`).
 pub(super) async fn create(State(c): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
     let req: SandboxCreateRequest = json_body(&body)?;
-    let s = c.lock().await.create_sandbox(req).await?;
+    let s = detached(&c, move |mut c| async move { c.create_sandbox(req).await }).await?;
     Ok((StatusCode::CREATED, Json(s)).into_response())
 }
 
@@ -35,6 +35,6 @@ pub(super) async fn remove(
     State(c): State<Shared>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    c.lock().await.remove_sandbox(&id).await?;
+    detached(&c, move |mut c| async move { c.remove_sandbox(&id).await }).await?;
     Ok(StatusCode::NO_CONTENT)
 }

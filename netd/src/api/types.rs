@@ -313,6 +313,16 @@ pub struct SandboxCreateRequest {
     /// `--add-host` entries, `name:ip`.
     #[serde(default)]
     pub extra_hosts: Vec<String>,
+    /// `-p`: Docker's `HostConfig.PortBindings` (`{"80/tcp": [{"HostIp": "",
+    /// "HostPort": "8080"}]}`), published on the sandbox's gateway network.
+    #[serde(default)]
+    pub port_bindings: Option<crate::api::portspec::PortBindings>,
+    /// `--expose` / `EXPOSE`: Docker's `ExposedPorts` (`{"80/tcp": {}}`).
+    #[serde(default)]
+    pub exposed_ports: Option<crate::api::portspec::ExposedPorts>,
+    /// `-P`: publish every exposed port on a random host port.
+    #[serde(default)]
+    pub publish_all_ports: bool,
 }
 
 /// A sandbox as netd shows it.
@@ -335,4 +345,7 @@ pub struct SandboxResource {
     pub network_mode: String,
     /// Connected networks by name.
     pub networks: BTreeMap<String, EndpointSettings>,
+    /// Published ports in Docker's `NetworkSettings.Ports` shape.
+    #[serde(default)]
+    pub ports: crate::api::portspec::PortBindings,
 }

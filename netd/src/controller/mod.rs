@@ -8,7 +8,9 @@
 //! undoes the ones before it, and in-memory state changes only once the
 //! store has committed.
 
+mod firewall;
 mod network;
+mod ports;
 mod reaper;
 mod reconcile;
 mod sandbox;
@@ -46,6 +48,10 @@ pub struct Controller {
     next_seq: u64,
     /// Deletes retired links in the background.
     reaper: reaper::Reaper,
+    /// Applies firewall batches.
+    nft: drivers::firewall::Nft,
+    /// Sockets holding published host ports, by endpoint id.
+    reservations: std::collections::HashMap<String, Vec<drivers::portres::Reservation>>,
 }
 
 /// A fresh 64-hex id.
@@ -72,6 +78,25 @@ pub fn is_full_id(s: &str) -> bool {
     s.len() == 64
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// A stored port as the firewall sees it.
+pub(crate) fn published_port(
+    p: &crate::model::PortRecord,
+    container_ip: std::net::IpAddr,
+) -> drivers::firewall::PublishedPort {
+    use crate::model::PortProtocol;
+    drivers::firewall::PublishedPort {
+        host_ip: p.host_ip,
+        host_port: p.host_port,
+        protocol: match p.protocol {
+            PortProtocol::Tcp => drivers::firewall::Protocol::Tcp,
+            PortProtocol::Udp => drivers::firewall::Protocol::Udp,
+            PortProtocol::Sctp => drivers::firewall::Protocol::Sctp,
+        },
+        container_ip,
+        container_port: p.container_port,
+    }
 }
 
 /// Finds one object by full id, then exact name, then unique id prefix, the
@@ -153,6 +178,19 @@ impl Controller {
         self.endpoints
             .values()
             .filter(move |e| e.network_id == network_id)
+    }
+
+    /// Every published port, as the firewall sees it.
+    fn published_ports(&self) -> Vec<drivers::firewall::PublishedPort> {
+        self.endpoints
+            .values()
+            .flat_map(|e| {
+                e.ports.iter().filter_map(move |p| {
+                    let ip = if p.v6 { e.ipv6 } else { e.ipv4 }?;
+                    Some(published_port(p, ip.addr()))
+                })
+            })
+            .collect()
     }
 
     /// How many sandboxes and endpoints exist (for `/info`).

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use drivers::bridge::{self, BridgeConfig};
+use drivers::firewall::Change as FirewallChange;
 use ipam::{AddressSpace, Family, NetworkAllocation, NetworkSpec, SpecErrors, SubnetSpec};
 use ipnet::IpNet;
 use tracing::info;
@@ -301,12 +302,29 @@ impl Controller {
                 user_subnet: *user,
             })
             .collect();
-        let result = self.program_network(&network).await;
-        let result = match result {
-            Ok(()) => self.commit_network(&network),
-            Err(e) => Err(e),
-        };
+        let rules = super::firewall::network_rules(&network);
+        let mut firewall_added = false;
+        let mut result = self.program_network(&network).await;
+        if result.is_ok()
+            && let Some(r) = &rules
+        {
+            let mut fw = FirewallChange::new();
+            fw.add_network(r);
+            result = self.apply_firewall(fw);
+            firewall_added = result.is_ok();
+        }
+        if result.is_ok() && network.enable_ipv6 {
+            result = self.ensure_forwarding_for_v6();
+        }
+        if result.is_ok() {
+            result = self.commit_network(&network);
+        }
         if let Err(e) = result {
+            if let (true, Some(r)) = (firewall_added, &rules) {
+                let mut fw = FirewallChange::new();
+                fw.remove_network(r);
+                let _ = self.apply_firewall(fw);
+            }
             if let Some(b) = &network.bridge {
                 let _ = bridge::delete_network(&self.host, &b.name).await;
             }
@@ -348,11 +366,9 @@ impl Controller {
                 })
                 .collect(),
         };
-        bridge::create_network(&self.host, &cfg).await?;
-        let link = self.host.require(&b.name).await?;
-        self.host
-            .set_alias(link.index, &b.name, &format!("{NET_ALIAS}{}", network.id))
-            .await?;
+        let mark = format!("{NET_ALIAS}{}", network.id);
+        bridge::create_network(&self.host, &cfg, Some(&mark)).await?;
+        self.enable_localnet(&b.name)?;
         Ok(())
     }
 
@@ -372,6 +388,12 @@ impl Controller {
             )));
         }
         self.reaper.touch();
+        let rules = super::firewall::network_rules(&network);
+        if let Some(r) = &rules {
+            let mut fw = FirewallChange::new();
+            fw.remove_network(r);
+            self.apply_firewall(fw)?;
+        }
         if let Some(b) = &network.bridge {
             let tombstone = format!("gone{}", &network.id[..11]);
             bridge::retire_network(&self.host, &b.name, &tombstone).await?;
@@ -385,11 +407,23 @@ impl Controller {
         if let Err(e) = self.store.commit(change) {
             // Put the bridge back so that kernel and store still agree.
             let _ = self.program_network(&network).await;
+            if let Some(r) = &rules {
+                let mut fw = FirewallChange::new();
+                fw.add_network(r);
+                let _ = self.apply_firewall(fw);
+            }
             return Err(e.into());
         }
+        // Committed: memory follows without a step that could stop halfway.
         for s in &network.subnets {
-            let pid: ipam::PoolId = s.pool.parse()?;
-            self.ipam.release_pool(&pid)?;
+            let released = s
+                .pool
+                .parse::<ipam::PoolId>()
+                .map_err(NetdError::from)
+                .and_then(|pid| Ok(self.ipam.release_pool(&pid)?));
+            if let Err(e) = released {
+                tracing::warn!(network = %network.id, error = %e, "pool release failed after commit");
+            }
         }
         self.networks.remove(&network.id);
         info!(network = %network.id, name = %network.name, "network removed");
@@ -469,8 +503,11 @@ impl Controller {
         candidates.sort_by(|a, b| a.1.cmp(&b.1));
         let mut deleted = Vec::new();
         for (id, name) in candidates {
-            self.remove_network(&id).await?;
-            deleted.push(name);
+            // As Docker: a network that cannot go is skipped, not fatal.
+            match self.remove_network(&id).await {
+                Ok(()) => deleted.push(name),
+                Err(e) => tracing::warn!(network = %id, error = %e, "prune skipped a network"),
+            }
         }
         Ok(deleted)
     }

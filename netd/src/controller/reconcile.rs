@@ -40,7 +40,9 @@ impl Controller {
         })?;
         let host = Links::here(None)?;
         // Links retired by an earlier run and not yet deleted.
-        host.delete_group(bridge::GRAVEYARD_GROUP).await?;
+        if let Err(e) = host.delete_group(bridge::GRAVEYARD_GROUP).await {
+            warn!(error = %e, "could not delete links retired by an earlier run");
+        }
         let reaper = super::reaper::Reaper::spawn(host.clone());
         let next_seq = loaded
             .endpoints
@@ -71,9 +73,17 @@ impl Controller {
             host,
             next_seq,
             reaper,
+            nft: drivers::firewall::Nft::new(),
+            reservations: std::collections::HashMap::new(),
         };
+        // The tables first (networks create elements in them), then again
+        // once reconciliation has settled what exists.
+        c.ensure_forwarding()?;
+        c.restore_firewall().await?;
         c.ensure_predefined().await?;
         c.reconcile().await?;
+        c.reserve_stored_ports();
+        c.restore_firewall().await?;
         Ok(c)
     }
 

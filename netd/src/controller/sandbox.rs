@@ -7,10 +7,12 @@ use std::path::Path;
 
 use dns::files::{self, ResolvConf};
 use drivers::bridge::{self, EndpointConfig};
+use drivers::firewall::Change as FirewallChange;
 use drivers::{Links, netns};
 use ipnet::IpNet;
 use tracing::{info, warn};
 
+use super::firewall::isolated_port;
 use super::{Controller, EP_ALIAS, is_full_id, new_id, now, random};
 use crate::api::types::{EndpointSettings, SandboxCreateRequest, SandboxResource};
 use crate::error::NetdError;
@@ -112,6 +114,15 @@ impl Controller {
         for h in &req.extra_hosts {
             files::parse_extra_host(h, host_gateway).map_err(NetdError::invalid)?;
         }
+        let mut ports = match &req.port_bindings {
+            Some(b) => crate::api::portspec::from_port_bindings(b)?,
+            None => Vec::new(),
+        };
+        if req.publish_all_ports
+            && let Some(exposed) = &req.exposed_ports
+        {
+            ports = exposed.publish_all(&ports);
+        }
         let netns_path = self.paths.netns_dir().join(&id);
         let sandbox = Sandbox {
             id: id.clone(),
@@ -130,6 +141,7 @@ impl Controller {
             extra_hosts: req.extra_hosts,
             files: self.paths.sandboxes_dir().join(&id),
             gateway_endpoint: None,
+            ports,
             created: now(),
         };
         let made = async {
@@ -214,30 +226,45 @@ impl Controller {
         self.reaper.touch();
         let s = self.find_sandbox(term)?.clone();
         let eps: Vec<Endpoint> = self.sandbox_endpoints(&s.id).into_iter().cloned().collect();
+        // IPAM and the store record first (nothing in the kernel changes if
+        // they fail), then the kernel, then the commit.
+        let mut change = Change::default();
+        self.release_and_stage(&eps, &mut change)?;
+        let mut fw = FirewallChange::new();
+        for e in &eps {
+            if let Some(port) = self
+                .networks
+                .get(&e.network_id)
+                .and_then(|n| isolated_port(n, e))
+            {
+                fw.isolate_port(port, false);
+            }
+            self.stage_unpublish(&mut fw, e);
+        }
+        if let Err(err) = self.apply_firewall(fw) {
+            self.reacquire_all(&eps);
+            return Err(err);
+        }
         for e in &eps {
             if let Some(h) = &e.host_ifname {
                 // The namespace goes with the sandbox; only the host end needs
                 // taking out of service before its deletion in the background.
-                bridge::retire(&self.host, None, h, "", "").await?;
+                if let Err(err) = bridge::retire(&self.host, None, h, "", "").await {
+                    warn!(endpoint = %e.id, error = %err, "could not retire a veth; the next start removes it");
+                }
                 self.reaper.reap();
             }
+            self.unreserve_ports(e);
         }
-        let mut pools = Vec::new();
-        for e in &eps {
-            let n = self.networks.get(&e.network_id).cloned();
-            pools.extend(release_addresses(&mut self.ipam, n.as_ref(), e)?);
-        }
-        let mut change = Change::default();
         for e in &eps {
             change.del_endpoint(&e.id);
         }
         change.del_sandbox(&s.id);
-        self.stage_pools(&mut change, pools.iter().map(String::as_str))?;
-        if let Err(e) = self.store.commit(change) {
-            for ep in &eps {
-                self.reacquire(ep);
-            }
-            return Err(e.into());
+        if let Err(err) = self.store.commit(change) {
+            // The kernel side is gone; the next start recreates what the store
+            // still lists. Keep memory matching the store.
+            self.reacquire_all(&eps);
+            return Err(err.into());
         }
         for e in &eps {
             self.endpoints.remove(&e.id);
@@ -249,6 +276,45 @@ impl Controller {
         let _ = std::fs::remove_dir_all(&s.files);
         info!(sandbox = %s.id, name = %s.name, "sandbox removed");
         Ok(())
+    }
+
+    /// Releases the endpoints' addresses and stages the pools they touched;
+    /// all or nothing.
+    fn release_and_stage(
+        &mut self,
+        eps: &[Endpoint],
+        change: &mut Change,
+    ) -> Result<(), NetdError> {
+        let mut pools = Vec::new();
+        let mut released: Vec<&Endpoint> = Vec::new();
+        for e in eps {
+            let n = self.networks.get(&e.network_id).cloned();
+            match release_addresses(&mut self.ipam, n.as_ref(), e) {
+                Ok(p) => {
+                    pools.extend(p);
+                    released.push(e);
+                }
+                Err(err) => {
+                    for r in released {
+                        self.reacquire(r);
+                    }
+                    return Err(err);
+                }
+            }
+        }
+        if let Err(err) = self.stage_pools(change, pools.iter().map(String::as_str)) {
+            for r in eps {
+                self.reacquire(r);
+            }
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    fn reacquire_all(&mut self, eps: &[Endpoint]) {
+        for e in eps {
+            self.reacquire(e);
+        }
     }
 
     /// `POST /networks/{id}/connect`.
@@ -406,6 +472,7 @@ impl Controller {
             driver_opts: cfg.driver_opts.unwrap_or_default(),
             gw_priority: cfg.gw_priority,
             seq: self.next_seq,
+            ports: Vec::new(),
         })
     }
 
@@ -423,7 +490,7 @@ impl Controller {
             Err(e) => return Err(e),
         };
         let result = self
-            .join_allocated(&network, &mut sandbox, &ep, &pools)
+            .join_allocated(&network, &mut sandbox, &mut ep, &pools)
             .await;
         if let Err(e) = result {
             let _ = release_addresses(&mut self.ipam, Some(&network), &ep);
@@ -473,7 +540,7 @@ impl Controller {
         &mut self,
         network: &Network,
         sandbox: &mut Sandbox,
-        ep: &Endpoint,
+        ep: &mut Endpoint,
         pools: &[String],
     ) -> Result<(), NetdError> {
         let bridge_name = network
@@ -485,28 +552,59 @@ impl Controller {
             .netns
             .clone()
             .ok_or_else(|| NetdError::internal("bridge endpoint on a host-mode sandbox"))?;
-        let ns_file = netns::open(&netns_path)?;
-        let sb_links = Links::in_netns(&ns_file, &sandbox.id[..12])?;
-        let kcfg = kernel_endpoint(network, ep)?;
-        bridge::join(&self.host, &bridge_name, &ns_file, &sb_links, &kcfg).await?;
-
-        let undo = |host: Links, veth: String| async move {
-            let _ = bridge::leave(&host, &veth).await;
+        // Decide first what this endpoint brings: the default route, and the
+        // sandbox's published ports (held by the first gateway endpoint).
+        let mut all: Vec<&Endpoint> = self.sandbox_endpoints(&sandbox.id);
+        let ports_held = all.iter().any(|e| !e.ports.is_empty());
+        all.push(ep);
+        let chosen = choose_gateway(&all, &self.networks).map(|e| e.id.clone());
+        drop(all);
+        let takes_gateway =
+            chosen != sandbox.gateway_endpoint && chosen.as_deref() == Some(ep.id.as_str());
+        // Host ports are reserved before anything else changes, so that a
+        // port conflict leaves nothing behind.
+        if takes_gateway && !ports_held {
+            self.reserve_ports(sandbox, network, ep)?;
+        }
+        let ns_file = match netns::open(&netns_path) {
+            Ok(f) => f,
+            Err(e) => {
+                self.unreserve_ports(ep);
+                return Err(e.into());
+            }
         };
+        let sb_links = match Links::in_netns(&ns_file, &sandbox.id[..12]) {
+            Ok(l) => l,
+            Err(e) => {
+                self.unreserve_ports(ep);
+                return Err(e.into());
+            }
+        };
+        let kcfg = kernel_endpoint(network, ep)?;
+        if let Err(e) = bridge::join(&self.host, &bridge_name, &ns_file, &sb_links, &kcfg).await {
+            self.unreserve_ports(ep);
+            return Err(e.into());
+        }
         let host_ifname = kcfg.host_ifname.clone();
+        let mut fw_applied = false;
         let rest = async {
             let veth = self.host.require(&host_ifname).await?;
             self.host
                 .set_alias(veth.index, &host_ifname, &format!("{EP_ALIAS}{}", ep.id))
                 .await?;
-            // Default route: does this endpoint take it over?
+            let mut fw = FirewallChange::new();
+            if let Some(port) = isolated_port(network, ep) {
+                fw.isolate_port(port, true);
+            }
+            self.stage_publish(&mut fw, ep);
+            self.apply_firewall(fw)?;
+            fw_applied = true;
+            if takes_gateway {
+                self.install_default_route(&sb_links, network, ep).await?;
+                sandbox.gateway_endpoint = chosen.clone();
+            }
             let mut all: Vec<&Endpoint> = self.sandbox_endpoints(&sandbox.id);
             all.push(ep);
-            let chosen = choose_gateway(&all, &self.networks).map(|e| e.id.clone());
-            if chosen != sandbox.gateway_endpoint && chosen.as_deref() == Some(ep.id.as_str()) {
-                self.install_default_route(&sb_links, network, ep).await?;
-                sandbox.gateway_endpoint = chosen;
-            }
             self.render_files(sandbox, &all)?;
             let mut change = Change::default();
             change.put_endpoint(ep)?;
@@ -516,7 +614,17 @@ impl Controller {
             Ok::<(), NetdError>(())
         };
         if let Err(e) = rest.await {
-            undo(self.host.clone(), host_ifname).await;
+            if fw_applied {
+                let mut fw = FirewallChange::new();
+                if let Some(port) = isolated_port(network, ep) {
+                    fw.isolate_port(port, false);
+                }
+                self.stage_unpublish(&mut fw, ep);
+                let _ = self.apply_firewall(fw);
+            }
+            let _ = bridge::leave(&self.host, &host_ifname).await;
+            self.unreserve_ports(ep);
+            ep.ports.clear();
             // Restore the previous gateway's route if it was replaced.
             if let Some(old) = self
                 .sandboxes
@@ -545,9 +653,11 @@ impl Controller {
     ) -> Result<(), NetdError> {
         let ifname = ep.ifname.as_deref().unwrap_or("eth0");
         let mut gws = Vec::new();
+        // Each family's route moves only if this endpoint has that family,
+        // so a v4-only network does not take a dual-stack sandbox's v6 route.
         for (v6, has) in [(false, ep.ipv4.is_some()), (true, ep.ipv6.is_some())] {
-            sb.remove_default_route(v6).await?;
             if let Some(s) = network.subnet(v6).filter(|_| has) {
+                sb.remove_default_route(v6).await?;
                 gws.push(s.gateway);
             }
         }
@@ -573,7 +683,7 @@ impl Controller {
         &mut self,
         network_term: &str,
         container: &str,
-        _force: bool,
+        force: bool,
     ) -> Result<(), NetdError> {
         self.reaper.touch();
         let network = self.find_network(network_term)?.clone();
@@ -592,46 +702,81 @@ impl Controller {
         if network.driver == DriverKind::Host {
             return Err(NetdError::invalid(HOST_NETWORK_CONFLICT));
         }
+        // The sandbox side; with --force a vanished namespace is no obstacle.
         let sb = match &sandbox.netns {
-            Some(path) => Some(Links::in_netns(&netns::open(path)?, &sandbox.id[..12])?),
+            Some(path) => {
+                match netns::open(path).and_then(|f| Links::in_netns(&f, &sandbox.id[..12])) {
+                    Ok(l) => Some(l),
+                    Err(e) if force || e.is_not_found() => {
+                        warn!(sandbox = %sandbox.id, error = %e, "sandbox namespace unusable; disconnecting the host side only");
+                        None
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
             None => None,
         };
-        if let (Some(h), Some(ifname)) = (&ep.host_ifname, &ep.ifname) {
-            bridge::retire(
-                &self.host,
-                sb.as_ref(),
-                h,
-                ifname,
-                &bridge::tombstone_name(&ep.id),
-            )
-            .await?;
-            self.reaper.reap();
-        }
-        let pools = release_addresses(&mut self.ipam, Some(&network), &ep)?;
-        let remaining: Vec<&Endpoint> = self
+        let remaining: Vec<Endpoint> = self
             .sandbox_endpoints(&sandbox.id)
             .into_iter()
             .filter(|e| e.id != ep.id)
+            .cloned()
             .collect();
-        if sandbox.gateway_endpoint.as_deref() == Some(ep.id.as_str()) {
-            let next = choose_gateway(&remaining, &self.networks).cloned();
-            sandbox.gateway_endpoint = next.as_ref().map(|e| e.id.clone());
-            if let (Some(next), Some(sb)) = (next, &sb)
-                && let Some(n) = self.networks.get(&next.network_id)
-            {
-                self.install_default_route(sb, n, &next).await?;
-            }
+        let was_gateway = sandbox.gateway_endpoint.as_deref() == Some(ep.id.as_str());
+        let next_gateway = if was_gateway {
+            let refs: Vec<&Endpoint> = remaining.iter().collect();
+            choose_gateway(&refs, &self.networks).cloned()
+        } else {
+            None
+        };
+        if was_gateway {
+            sandbox.gateway_endpoint = next_gateway.as_ref().map(|e| e.id.clone());
         }
-        self.render_files(&sandbox, &remaining)?;
+        // IPAM and the record first, then the kernel, then the commit.
         let mut change = Change::default();
+        self.release_and_stage(std::slice::from_ref(&ep), &mut change)?;
         change.del_endpoint(&ep.id);
-        change.put_sandbox(&sandbox)?;
-        self.stage_pools(&mut change, pools.iter().map(String::as_str))?;
+        if let Err(e) = change.put_sandbox(&sandbox) {
+            self.reacquire(&ep);
+            return Err(e.into());
+        }
+        let mut fw = FirewallChange::new();
+        if let Some(port) = isolated_port(&network, &ep) {
+            fw.isolate_port(port, false);
+        }
+        self.stage_unpublish(&mut fw, &ep);
+        if let Err(e) = self.apply_firewall(fw) {
+            self.reacquire(&ep);
+            return Err(e);
+        }
+        if let (Some(h), Some(ifname)) = (&ep.host_ifname, &ep.ifname) {
+            let tombstone = bridge::tombstone_name(&ep.id);
+            if let Err(e) = bridge::retire(&self.host, sb.as_ref(), h, ifname, &tombstone).await {
+                warn!(endpoint = %ep.id, error = %e, "could not retire the veth; the next start removes it");
+            }
+            self.reaper.reap();
+        }
+        self.unreserve_ports(&ep);
         if let Err(e) = self.store.commit(change) {
             self.reacquire(&ep);
             return Err(e.into());
         }
         self.endpoints.remove(&ep.id);
+        // What follows changes nothing the store records; failures are logged.
+        if let (Some(next), Some(sb)) = (&next_gateway, &sb)
+            && let Some(n) = self.networks.get(&next.network_id)
+        {
+            if let Err(e) = self.install_default_route(sb, n, next).await {
+                warn!(sandbox = %sandbox.id, error = %e, "could not move the default route");
+            }
+            if let Err(e) = self.publish_on(&sandbox, next).await {
+                warn!(sandbox = %sandbox.id, error = %e, "could not publish ports on the new gateway network");
+            }
+        }
+        let refs: Vec<&Endpoint> = remaining.iter().collect();
+        if let Err(e) = self.render_files(&sandbox, &refs) {
+            warn!(sandbox = %sandbox.id, error = %e, "could not rewrite the sandbox's files");
+        }
         info!(endpoint = %ep.id, network = %network.name, sandbox = %sandbox.name, "disconnected");
         self.sandboxes.insert(sandbox.id.clone(), sandbox);
         Ok(())
@@ -735,6 +880,7 @@ mod tests {
             driver_opts: BTreeMap::new(),
             gw_priority: prio,
             seq,
+            ports: Vec::new(),
         }
     }
 

@@ -82,6 +82,12 @@ impl Controller {
             hostname: s.hostname.clone(),
             network_mode: if s.host_mode { "host" } else { "default" }.into(),
             networks,
+            ports: super::ports::ports_view(
+                self.endpoints
+                    .values()
+                    .find(|e| e.sandbox_id == s.id && !e.ports.is_empty()),
+                &s.ports,
+            ),
         }
     }
 
