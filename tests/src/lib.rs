@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod netd;
+pub mod traffic;
 
 use std::fs;
 use std::path::{Path, PathBuf};
