@@ -8,7 +8,7 @@ LEAKDIR := $(CURDIR)/target/leakcheck
 # Privileged tests: the `tests` crate, and each crate's `tests/privileged.rs`.
 PRIVILEGED := package(tests) | binary(privileged)
 
-.PHONY: up test setup build lint unit test-privileged bench bench-ipam bench-netd
+.PHONY: up test setup build lint unit test-privileged bench bench-ipam bench-netd bench-ports
 
 ## up: install what is missing, build, and start netd in the foreground (as root;
 ## Ctrl-C stops it and leaves networks in place). NETD_FLAGS passes flags to it.
@@ -50,5 +50,10 @@ bench-netd:
 	cargo build $(CARGO_FLAGS) --release -p netd -p tests --bins
 	scripts/testhost target/release/netd-bench
 
+## bench-ports: publish/unpublish latency, rule and element counts, throughput.
+bench-ports:
+	cargo build $(CARGO_FLAGS) --release -p netd -p tests --bins
+	scripts/testhost target/release/ports-bench
+
 ## bench: every benchmark.
-bench: bench-ipam bench-netd
+bench: bench-ipam bench-netd bench-ports

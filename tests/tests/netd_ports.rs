@@ -371,3 +371,79 @@ fn unpublished_ports_are_not_reachable_by_routing_to_the_container() {
     );
     assert!(tcp_get(Some(&remote.netns), "192.0.2.1:8081").is_err());
 }
+
+#[test]
+fn flushed_tables_are_restored_and_ports_work_again() {
+    let host = TestHost::enter();
+    let netd = Netd::start(&host);
+    let c = netd.client();
+    network(&c, "web", &[], false, None);
+    let s = sandbox(&c, "keep", Some(bindings(&[("80/tcp", "", "8080")])));
+    connect(&c, "web", "keep").unwrap();
+    serve_tcp(&s.sandbox_key, 80);
+    assert!(tcp_get(None, "127.0.0.1:8080").is_ok());
+    let tables = run("nft", &["-j", "list", "table", "inet", "netd"]);
+
+    // Someone flushes the whole ruleset: netd notices and restores it.
+    run("nft", &["flush", "ruleset"]);
+    assert!(
+        tcp_get(None, "127.0.0.1:8080").is_err(),
+        "the port is gone with the rules"
+    );
+    assert!(
+        tests::netd::eventually(6, || tcp_get(None, "127.0.0.1:8080").is_ok()),
+        "netd restored its tables"
+    );
+    assert_eq!(
+        run("nft", &["-j", "list", "table", "inet", "netd"]).len(),
+        tables.len()
+    );
+
+    // Told by SIGHUP.
+    run("nft", &["delete", "table", "bridge", "netd"]);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(netd.pid()).unwrap()),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+    assert!(tests::netd::eventually(2, || tests::output(
+        "nft",
+        &["list", "table", "bridge", "netd"]
+    )
+    .status
+    .success()));
+
+    // Told through the API.
+    run("nft", &["delete", "table", "inet", "netd"]);
+    let (status, _) = runtime()
+        .block_on(c.raw(hyper::Method::POST, "/firewall/restore", None))
+        .unwrap();
+    assert_eq!(status.as_u16(), 204);
+    assert!(tcp_get(None, "127.0.0.1:8080").is_ok());
+}
+
+#[test]
+fn ip_forward_false_refuses_to_start_while_forwarding_is_off() {
+    let host = TestHost::enter();
+    let dir = host.dir("fwd");
+    std::fs::write(dir.join("netd.toml"), "ip-forward = false\n").unwrap();
+    std::fs::write("/proc/sys/net/ipv4/ip_forward", "0").unwrap();
+    let out = std::process::Command::new(tests::netd::bin("netd"))
+        .args(["--data-root", dir.join("data").to_str().unwrap()])
+        .args(["--config-file", dir.join("netd.toml").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("IPv4 forwarding is off") && err.contains("ip-forward = false"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward")
+            .unwrap()
+            .trim(),
+        "0",
+        "untouched"
+    );
+}
