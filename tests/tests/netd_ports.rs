@@ -115,6 +115,8 @@ fn published_tcp_port_is_reached_from_lan_host_loopback_and_sibling() {
         serde_json::to_value(&view.ports).unwrap(),
         serde_json::json!({"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]})
     );
+    let net = runtime().block_on(c.network("web")).unwrap();
+    assert_eq!(net.containers[&srv.id].ports["80/tcp"][0].host_port, "8080");
     // The host port is held: nobody else can bind it.
     assert!(std::net::TcpListener::bind("0.0.0.0:8080").is_err());
 }
@@ -446,4 +448,37 @@ fn ip_forward_false_refuses_to_start_while_forwarding_is_off() {
         "0",
         "untouched"
     );
+}
+
+#[test]
+fn host_port_ranges_take_the_first_free_port_and_publish_all_uses_random_ports() {
+    let host = TestHost::enter();
+    let netd = Netd::start(&host);
+    let c = netd.client();
+    network(&c, "web", &[], false, None);
+    let _held = std::net::TcpListener::bind("0.0.0.0:8000").unwrap();
+    sandbox(&c, "ranged", Some(bindings(&[("80/tcp", "", "8000-8002")])));
+    connect(&c, "web", "ranged").unwrap();
+    let view = runtime().block_on(c.sandbox("ranged")).unwrap();
+    assert_eq!(
+        view.ports["80/tcp"][0].host_port, "8001",
+        "8000 is taken by another program"
+    );
+
+    let exposed: netd::api::portspec::ExposedPorts =
+        serde_json::from_str(r#"{"80/tcp":{},"53/udp":{}}"#).unwrap();
+    let all = runtime()
+        .block_on(c.sandbox_create(&SandboxCreateRequest {
+            name: "everything".into(),
+            exposed_ports: Some(exposed),
+            publish_all_ports: true,
+            ..Default::default()
+        }))
+        .unwrap();
+    connect(&c, "web", "everything").unwrap();
+    let view = runtime().block_on(c.sandbox(&all.id)).unwrap();
+    for key in ["80/tcp", "53/udp"] {
+        let port: u16 = view.ports[key][0].host_port.parse().unwrap();
+        assert!(port > 0, "{key} got a random host port");
+    }
 }

@@ -112,6 +112,10 @@ pub struct EndpointResource {
     /// `x::y/len` or empty.
     #[serde(rename = "IPv6Address")]
     pub ipv6_address: String,
+    /// Ports published through this endpoint, in Docker's `Ports` shape
+    /// (netd's addition; absent when none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ports: crate::api::portspec::PortBindings,
 }
 
 /// `POST /networks/create` body.

@@ -139,5 +139,6 @@ fn endpoint_resource(e: &Endpoint) -> EndpointResource {
         mac_address: e.mac.clone().unwrap_or_default(),
         ipv4_address: e.ipv4.map(|a| a.to_string()).unwrap_or_default(),
         ipv6_address: e.ipv6.map(|a| a.to_string()).unwrap_or_default(),
+        ports: super::ports::ports_view(Some(e), &[]),
     }
 }
