@@ -1,8 +1,19 @@
-//! netd's DNS: for now, the sandbox's `resolv.conf` and `hosts` files.
+//! netd's DNS: the embedded DNS server each sandbox gets (Docker's
+//! `127.0.0.11`), and the sandbox's `resolv.conf` and `hosts` files.
 //!
-//! The embedded DNS server (127.0.0.11 inside each sandbox) comes with its
-//! own issue and lives here too.
+//! - [`zone`]: the names one sandbox can see ([`Zone`]).
+//! - [`server`]: the server itself; netd binds the sockets inside the
+//!   sandbox and hands them to [`server::spawn`], with a [`ListenerState`]
+//!   it swaps on every change.
+//! - [`files`]: `resolv.conf` and `hosts` rendering.
 
 #![warn(missing_docs)]
 
 pub mod files;
+mod forward;
+pub mod server;
+mod wire;
+pub mod zone;
+
+pub use server::{ListenerState, ServerHandle, spawn, try_spawn};
+pub use zone::Zone;

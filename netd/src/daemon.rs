@@ -115,9 +115,12 @@ fn watch_firewall(shared: Arc<Mutex<Controller>>) {
                     }
                 }
                 _ = tick.tick() => {
-                    if let Err(e) = shared.lock().await.check_firewall().await {
+                    let mut c = shared.lock().await;
+                    if let Err(e) = c.check_firewall().await {
                         tracing::error!(error = %e, "could not restore the firewall tables");
                     }
+                    // A changed host resolv.conf reaches the DNS forwarders.
+                    c.refresh_upstreams();
                 }
             }
         }

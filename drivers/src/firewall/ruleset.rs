@@ -640,6 +640,43 @@ impl Change {
         c
     }
 
+    /// The table of one sandbox's namespace that sends its DNS queries
+    /// (127.0.0.11:53) to the embedded server's real ports, as Docker does,
+    /// so that port 53 stays free for the container's own use. Replaces any
+    /// earlier version of the table. Applied inside the sandbox.
+    pub fn dns_redirect(udp_port: u16, tcp_port: u16) -> Self {
+        let ip = NfFamily::IP;
+        let mut b = Batch::new();
+        b.add(table(ip));
+        b.delete(table(ip));
+        b.add(table(ip));
+        b.add(chain(
+            ip,
+            "output",
+            Some((NfChainType::NAT, NfHook::Output, PRIO_DSTNAT)),
+        ));
+        for (proto, port) in [("udp", udp_port), ("tcp", tcp_port)] {
+            b.add(rule(
+                ip,
+                "output",
+                vec![
+                    is(payload("ip", "daddr"), s("127.0.0.11")),
+                    is(payload(proto, "dport"), Expression::Number(53)),
+                    Statement::DNAT(Some(NAT {
+                        addr: Some(s("127.0.0.11")),
+                        family: Some(NATFamily::IP),
+                        port: Some(Expression::Number(u32::from(port))),
+                        flags: None,
+                    })),
+                ],
+            ));
+        }
+        Self {
+            batch: b,
+            empty: false,
+        }
+    }
+
     /// An empty change.
     pub fn new() -> Self {
         Self {

@@ -8,6 +8,7 @@
 //! undoes the ones before it, and in-memory state changes only once the
 //! store has committed.
 
+mod dns;
 mod firewall;
 mod network;
 mod ports;
@@ -50,6 +51,8 @@ pub struct Controller {
     reaper: reaper::Reaper,
     /// Applies firewall batches.
     nft: drivers::firewall::Nft,
+    /// Embedded DNS listeners, by sandbox id.
+    dns: std::collections::HashMap<String, dns::Listener>,
     /// Sockets holding published host ports, by endpoint id.
     reservations: std::collections::HashMap<String, Vec<drivers::portres::Reservation>>,
 }

@@ -75,6 +75,7 @@ impl Controller {
             reaper,
             nft: drivers::firewall::Nft::new(),
             reservations: std::collections::HashMap::new(),
+            dns: std::collections::HashMap::new(),
         };
         // The tables first (networks create elements in them), then again
         // once reconciliation has settled what exists.
@@ -84,6 +85,7 @@ impl Controller {
         c.reconcile().await?;
         c.reserve_stored_ports();
         c.restore_firewall().await?;
+        c.start_dns();
         Ok(c)
     }
 

@@ -207,7 +207,9 @@ impl Controller {
         )?;
         let host =
             ResolvConf::parse(&std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default());
-        let resolv = if s.host_mode
+        let resolv = if self.uses_embedded_dns(s, endpoints) {
+            super::dns::embedded_resolv_conf(&host, &s.dns_search, &s.dns_options)
+        } else if s.host_mode
             && s.dns.is_empty()
             && s.dns_search.is_empty()
             && s.dns_options.is_empty()
@@ -275,6 +277,8 @@ impl Controller {
         }
         let _ = std::fs::remove_dir_all(&s.files);
         info!(sandbox = %s.id, name = %s.name, "sandbox removed");
+        let nets: Vec<String> = eps.iter().map(|e| e.network_id.clone()).collect();
+        self.refresh_dns(&nets);
         Ok(())
     }
 
@@ -500,6 +504,7 @@ impl Controller {
         self.next_seq = ep.seq + 1;
         self.sandboxes.insert(sandbox.id.clone(), sandbox);
         self.endpoints.insert(ep.id.clone(), ep);
+        self.refresh_dns(std::slice::from_ref(&network.id));
         Ok(())
     }
 
@@ -779,6 +784,7 @@ impl Controller {
         }
         info!(endpoint = %ep.id, network = %network.name, sandbox = %sandbox.name, "disconnected");
         self.sandboxes.insert(sandbox.id.clone(), sandbox);
+        self.refresh_dns(std::slice::from_ref(&network.id));
         Ok(())
     }
 
