@@ -8,7 +8,7 @@ LEAKDIR := $(CURDIR)/target/leakcheck
 # Privileged tests: the `tests` crate, and each crate's `tests/privileged.rs`.
 PRIVILEGED := package(tests) | binary(privileged)
 
-.PHONY: up test setup build lint unit test-privileged bench bench-ipam bench-netd bench-ports
+.PHONY: up test setup build lint unit test-privileged bench bench-ipam bench-netd bench-ports bench-dns
 
 ## up: install what is missing, build, and start netd in the foreground (as root;
 ## Ctrl-C stops it and leaves networks in place). NETD_FLAGS passes flags to it.
@@ -55,5 +55,10 @@ bench-ports:
 	cargo build $(CARGO_FLAGS) --release -p netd -p tests --bins
 	scripts/testhost target/release/ports-bench
 
+## bench-dns: embedded DNS queries/s and latency (and aardvark-dns's when installed).
+bench-dns:
+	cargo build $(CARGO_FLAGS) --release -p netd -p tests --bins
+	scripts/testhost target/release/dns-bench
+
 ## bench: every benchmark.
-bench: bench-ipam bench-netd bench-ports
+bench: bench-ipam bench-netd bench-ports bench-dns

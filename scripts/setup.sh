@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # Debian packages: the kernel tools the tests and the daemon drive
 # (iproute2, nftables), namespaces and mounts (util-linux, mount), process
 # tools (procps), and the real clients the end-to-end tests use.
-PACKAGES="iproute2 nftables util-linux mount procps busybox-static bind9-dnsutils iputils-ping curl make iperf3"
+PACKAGES="iproute2 nftables util-linux mount procps busybox-static bind9-dnsutils iputils-ping curl make iperf3 dnsperf"
 
 missing=""
 for p in $PACKAGES; do

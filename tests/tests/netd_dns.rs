@@ -248,3 +248,37 @@ fn garbage_packets_cost_nothing_lasting() {
     let tcp = dig(&a, &["+tcp", "aa"]);
     assert_eq!(tcp, [ip(&c, "aa", "app")], "still answering over TCP");
 }
+
+#[test]
+fn restart_restores_listeners_and_extra_hosts_land_in_the_hosts_file() {
+    let host = TestHost::enter();
+    let mut netd = Netd::start(&host);
+    let c = netd.client();
+    network(&c, "app", false);
+    let a = runtime()
+        .block_on(c.sandbox_create(&SandboxCreateRequest {
+            name: "withhosts".into(),
+            extra_hosts: vec!["db:10.1.2.3".into(), "gw:host-gateway".into()],
+            ..Default::default()
+        }))
+        .unwrap();
+    sandbox(&c, "peer", "", &[]);
+    connect(&c, "app", "withhosts", &[]);
+    connect(&c, "app", "peer", &[]);
+    let hosts = std::fs::read_to_string(&a.hosts_path).unwrap();
+    assert!(hosts.contains("10.1.2.3\tdb"), "{hosts}");
+    let bridge = runtime().block_on(c.network("bridge")).unwrap();
+    let gw = bridge.ipam.config.unwrap()[0].gateway.clone().unwrap();
+    assert!(
+        hosts.contains(&format!("{gw}\tgw")),
+        "host-gateway is the default bridge's gateway: {hosts}"
+    );
+    let peer_ip = ip(&c, "peer", "app");
+    assert_eq!(dig(&a, &["peer"]), std::slice::from_ref(&peer_ip));
+    netd.kill();
+    netd.start_again();
+    assert!(
+        eventually(5, || dig(&a, &["peer"]) == [peer_ip.clone()]),
+        "the listener is back after a restart"
+    );
+}
