@@ -248,7 +248,9 @@ fn handle(state: &ListenerState, msg: &[u8], tcp: bool, out: &mut Vec<u8>) -> Ac
     Action::Reply
 }
 
-/// The UDP loop: local answers inline, forwards in tasks.
+/// The UDP loop: local answers inline, forwards in tasks. After each wake-up
+/// it drains what else is queued without going back to the reactor, so a
+/// busy listener costs two system calls per query and little else.
 async fn serve_udp(sock: Arc<UdpSocket>, state: Arc<ListenerState>) {
     let mut buf = vec![0u8; UDP_RECV_BUF];
     let mut out = Vec::with_capacity(usize::from(wire::MAX_UDP));
@@ -264,30 +266,57 @@ async fn serve_udp(sock: Arc<UdpSocket>, state: Arc<ListenerState>) {
                 continue;
             }
         };
-        let Some(msg) = buf.get(..n) else { continue };
-        match handle(&state, msg, false, &mut out) {
-            Action::Reply => {
-                if let Err(e) = sock.send_to(&out, peer).await {
+        let mut next = Some((n, peer));
+        let mut drained = 0;
+        while let Some((n, peer)) = next.take() {
+            if let Some(msg) = buf.get(..n) {
+                serve_one(&sock, &state, msg, peer, &mut out, &mut forwards).await;
+            }
+            drained += 1;
+            if drained < 256
+                && let Ok(got) = sock.try_recv_from(&mut buf)
+            {
+                next = Some(got);
+            }
+        }
+    }
+}
+
+/// Answers (or forwards) one UDP query.
+async fn serve_one(
+    sock: &Arc<UdpSocket>,
+    state: &Arc<ListenerState>,
+    msg: &[u8],
+    peer: SocketAddr,
+    out: &mut Vec<u8>,
+    forwards: &mut JoinSet<()>,
+) {
+    match handle(state, msg, false, out) {
+        Action::Reply => {
+            let sent = match sock.try_send_to(out, peer) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.send_to(out, peer).await,
+                other => other,
+            };
+            if let Err(e) = sent {
+                tracing::debug!(error = %e, %peer, "DNS UDP send failed");
+            }
+        }
+        Action::Forward(job) => {
+            while forwards.try_join_next().is_some() {}
+            if forwards.len() >= MAX_IN_FLIGHT_FORWARDS {
+                tracing::debug!(%peer, "too many DNS queries in flight, dropping one");
+                return;
+            }
+            let (sock, state) = (Arc::clone(sock), Arc::clone(state));
+            forwards.spawn(async move {
+                let upstreams = state.upstreams.load_full();
+                let reply = job.run(&upstreams, state.upstream_timeout, false).await;
+                if let Err(e) = sock.send_to(&reply, peer).await {
                     tracing::debug!(error = %e, %peer, "DNS UDP send failed");
                 }
-            }
-            Action::Forward(job) => {
-                while forwards.try_join_next().is_some() {}
-                if forwards.len() >= MAX_IN_FLIGHT_FORWARDS {
-                    tracing::debug!(%peer, "too many DNS queries in flight, dropping one");
-                    continue;
-                }
-                let (sock, state) = (Arc::clone(&sock), Arc::clone(&state));
-                forwards.spawn(async move {
-                    let upstreams = state.upstreams.load_full();
-                    let reply = job.run(&upstreams, state.upstream_timeout, false).await;
-                    if let Err(e) = sock.send_to(&reply, peer).await {
-                        tracing::debug!(error = %e, %peer, "DNS UDP send failed");
-                    }
-                });
-            }
-            Action::Drop => {}
+            });
         }
+        Action::Drop => {}
     }
 }
 

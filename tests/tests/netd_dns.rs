@@ -282,3 +282,34 @@ fn restart_restores_listeners_and_extra_hosts_land_in_the_hosts_file() {
         "the listener is back after a restart"
     );
 }
+
+#[test]
+fn a_host_resolver_on_loopback_is_reached_from_the_host_namespace() {
+    let host = TestHost::enter();
+    // A resolver on the host's 127.0.0.53, as systemd-resolved runs one.
+    let mut zone = Zone::new();
+    zone.add("intranet.test", "198.51.100.9".parse().unwrap());
+    let addr: SocketAddr = "127.0.0.53:53".parse().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let _resolver = {
+        let _g = rt.enter();
+        dns::server::spawn(
+            UdpSocket::bind(addr).unwrap(),
+            TcpListener::bind(addr).unwrap(),
+            Arc::new(ListenerState::new(zone, vec![], false)),
+        )
+    };
+    std::fs::write("/etc/resolv.conf", "nameserver 127.0.0.53\n").unwrap();
+    let netd = Netd::start(&host);
+    let c = netd.client();
+    network(&c, "app", false);
+    let a = sandbox(&c, "aa", "", &[]);
+    connect(&c, "app", "aa", &[]);
+    assert_eq!(dig(&a, &["intranet.test"]), ["198.51.100.9"]);
+    drop(_resolver);
+    rt.shutdown_background();
+}
