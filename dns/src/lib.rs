@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+mod batch;
 pub mod files;
 mod forward;
 pub mod server;

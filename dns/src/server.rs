@@ -81,10 +81,6 @@ pub const MAX_TCP_CONNECTIONS: usize = 64;
 /// the connection. Real queries are a few hundred bytes at most.
 pub const MAX_TCP_QUERY: usize = 4096;
 
-/// Size of the UDP receive buffer: a bigger datagram is cut, and then most
-/// likely FORMERR.
-const UDP_RECV_BUF: usize = 4096;
-
 /// Everything a listener needs, swappable while it serves: netd replaces the
 /// zone and upstreams atomically (ArcSwap) on every change.
 #[derive(Debug)]
@@ -248,17 +244,27 @@ fn handle(state: &ListenerState, msg: &[u8], tcp: bool, out: &mut Vec<u8>) -> Ac
     Action::Reply
 }
 
-/// The UDP loop: local answers inline, forwards in tasks. After each wake-up
-/// it drains what else is queued without going back to the reactor, so a
-/// busy listener costs two system calls per query and little else.
+/// The UDP loop: local answers inline, forwards in tasks. Queries are read
+/// and answered in batches (`recvmmsg`/`sendmmsg`), so a busy listener pays
+/// two system calls per batch rather than per query.
 async fn serve_udp(sock: Arc<UdpSocket>, state: Arc<ListenerState>) {
-    let mut buf = vec![0u8; UDP_RECV_BUF];
-    let mut out = Vec::with_capacity(usize::from(wire::MAX_UDP));
+    use std::os::fd::AsRawFd;
+    let fd = sock.as_raw_fd();
+    let mut batch = crate::batch::Batch::new();
+    let mut outs: Vec<Vec<u8>> = (0..crate::batch::BATCH)
+        .map(|_| Vec::with_capacity(usize::from(wire::MAX_UDP)))
+        .collect();
     // Dropped with this task, which aborts the forwards still running.
     let mut forwards = JoinSet::new();
     loop {
-        let (n, peer) = match sock.recv_from(&mut buf).await {
-            Ok(got) => got,
+        if let Err(e) = sock.readable().await {
+            tracing::debug!(error = %e, "DNS UDP socket failed");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            continue;
+        }
+        let n = match sock.try_io(tokio::io::Interest::READABLE, || batch.recv(fd)) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             Err(e) => {
                 tracing::debug!(error = %e, "DNS UDP receive failed");
                 // Do not spin on an error that persists.
@@ -266,58 +272,54 @@ async fn serve_udp(sock: Arc<UdpSocket>, state: Arc<ListenerState>) {
                 continue;
             }
         };
-        let mut next = Some((n, peer));
-        let mut drained = 0;
-        while let Some((n, peer)) = next.take() {
-            if let Some(msg) = buf.get(..n) {
-                serve_one(&sock, &state, msg, peer, &mut out, &mut forwards).await;
+        let mut ready: Vec<usize> = Vec::with_capacity(n);
+        for (i, out) in outs.iter_mut().enumerate().take(n) {
+            match handle(&state, batch.data(i), false, out) {
+                Action::Reply => ready.push(i),
+                Action::Forward(job) => {
+                    let Some(peer) = batch.peer(i) else { continue };
+                    spawn_forward(&sock, &state, job, peer, &mut forwards);
+                }
+                Action::Drop => {}
             }
-            drained += 1;
-            if drained < 256
-                && let Ok(got) = sock.try_recv_from(&mut buf)
+        }
+        let replies: Vec<(usize, &[u8])> =
+            ready.iter().map(|i| (*i, outs[*i].as_slice())).collect();
+        let sent = sock
+            .try_io(tokio::io::Interest::WRITABLE, || batch.send(fd, &replies))
+            .unwrap_or(0);
+        // What the kernel did not take at once goes one by one, waiting.
+        for (i, data) in replies.iter().skip(sent) {
+            if let Some(peer) = batch.peer(*i)
+                && let Err(e) = sock.send_to(data, peer).await
             {
-                next = Some(got);
+                tracing::debug!(error = %e, %peer, "DNS UDP send failed");
             }
         }
     }
 }
 
-/// Answers (or forwards) one UDP query.
-async fn serve_one(
+/// Forwards one UDP query in a task of its own, within the in-flight bound.
+fn spawn_forward(
     sock: &Arc<UdpSocket>,
     state: &Arc<ListenerState>,
-    msg: &[u8],
+    job: ForwardJob,
     peer: SocketAddr,
-    out: &mut Vec<u8>,
     forwards: &mut JoinSet<()>,
 ) {
-    match handle(state, msg, false, out) {
-        Action::Reply => {
-            let sent = match sock.try_send_to(out, peer) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.send_to(out, peer).await,
-                other => other,
-            };
-            if let Err(e) = sent {
-                tracing::debug!(error = %e, %peer, "DNS UDP send failed");
-            }
-        }
-        Action::Forward(job) => {
-            while forwards.try_join_next().is_some() {}
-            if forwards.len() >= MAX_IN_FLIGHT_FORWARDS {
-                tracing::debug!(%peer, "too many DNS queries in flight, dropping one");
-                return;
-            }
-            let (sock, state) = (Arc::clone(sock), Arc::clone(state));
-            forwards.spawn(async move {
-                let upstreams = state.upstreams.load_full();
-                let reply = job.run(&upstreams, state.upstream_timeout, false).await;
-                if let Err(e) = sock.send_to(&reply, peer).await {
-                    tracing::debug!(error = %e, %peer, "DNS UDP send failed");
-                }
-            });
-        }
-        Action::Drop => {}
+    while forwards.try_join_next().is_some() {}
+    if forwards.len() >= MAX_IN_FLIGHT_FORWARDS {
+        tracing::debug!(%peer, "too many DNS queries in flight, dropping one");
+        return;
     }
+    let (sock, state) = (Arc::clone(sock), Arc::clone(state));
+    forwards.spawn(async move {
+        let upstreams = state.upstreams.load_full();
+        let reply = job.run(&upstreams, state.upstream_timeout, false).await;
+        if let Err(e) = sock.send_to(&reply, peer).await {
+            tracing::debug!(error = %e, %peer, "DNS UDP send failed");
+        }
+    });
 }
 
 /// The TCP accept loop.
