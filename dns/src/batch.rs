@@ -10,9 +10,10 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::RawFd;
 
 /// Datagrams per call.
-pub(crate) const BATCH: usize = 32;
-/// Room for one query (larger ones are truncated and answered FORMERR).
-pub(crate) const DATAGRAM: usize = 4096;
+pub(crate) const BATCH: usize = 16;
+/// Room for one query: real queries are a few hundred bytes at most; a
+/// longer datagram is cut and answered FORMERR.
+pub(crate) const DATAGRAM: usize = 1500;
 
 /// Receive buffers and the senders' addresses for one batch.
 pub(crate) struct Batch {

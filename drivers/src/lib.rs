@@ -9,6 +9,7 @@
 
 pub mod bridge;
 mod error;
+pub mod fds;
 pub mod firewall;
 pub mod links;
 pub mod netns;

@@ -47,6 +47,12 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    // Thousands of sandboxes mean thousands of sockets (DNS listeners,
+    // reserved ports): use the whole descriptor allowance.
+    match drivers::fds::raise_limit() {
+        Ok(n) => tracing::debug!(limit = n, "open file limit raised"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open file limit"),
+    }
     let opts = Options {
         socket: daemon::socket_path(&cli.host)?,
         paths: Paths {

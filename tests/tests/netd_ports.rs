@@ -131,10 +131,10 @@ fn udp_and_random_host_ports_work() {
     let srv = sandbox(
         &c,
         "udpsrv",
-        Some(bindings(&[("53/udp", "", "5353"), ("80/tcp", "", "")])),
+        Some(bindings(&[("5300/udp", "", "5353"), ("80/tcp", "", "")])),
     );
     connect(&c, "dns", "udpsrv").unwrap();
-    serve_udp(&srv.sandbox_key, 53);
+    serve_udp(&srv.sandbox_key, 5300);
     serve_tcp(&srv.sandbox_key, 80);
     let reply = udp_roundtrip(Some(&remote.netns), "192.0.2.1:5353", "hello").unwrap();
     assert_eq!(reply, format!("peer={} hello", remote.ip));

@@ -27,6 +27,7 @@ type CtxSetFlags = unsafe extern "C" fn(*mut c_void, c_uint);
 type CtxBuffer = unsafe extern "C" fn(*mut c_void) -> c_int;
 type RunCmd = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_int;
 type GetBuffer = unsafe extern "C" fn(*mut c_void) -> *const c_char;
+type CtxFree = unsafe extern "C" fn(*mut c_void);
 
 /// libnftables' entry points (see libnftables(3)).
 struct Lib {
@@ -34,6 +35,7 @@ struct Lib {
     run_cmd_from_buffer: RunCmd,
     get_error_buffer: GetBuffer,
     get_output_buffer: GetBuffer,
+    ctx_free: CtxFree,
 }
 
 // SAFETY: the context is only used under the `Nft` mutex, one thread at a
@@ -79,6 +81,7 @@ impl Lib {
                 get_output_buffer: std::mem::transmute::<*mut c_void, GetBuffer>(sym(
                     "nft_ctx_get_output_buffer",
                 )?),
+                ctx_free: std::mem::transmute::<*mut c_void, CtxFree>(sym("nft_ctx_free")?),
             };
             if lib.ctx.is_null() {
                 return None;
@@ -110,6 +113,15 @@ impl Lib {
                 return Err(NftError::Refused(err));
             }
             Ok(out)
+        }
+    }
+}
+
+impl Drop for Lib {
+    fn drop(&mut self) {
+        if !self.ctx.is_null() {
+            // SAFETY: ctx came from nft_ctx_new and is freed exactly once.
+            unsafe { (self.ctx_free)(self.ctx) };
         }
     }
 }

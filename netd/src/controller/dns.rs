@@ -77,58 +77,72 @@ impl Controller {
         }
     }
 
-    /// Upstream servers for a sandbox: its `--dns`, else the host's
-    /// (loopback ones included: forwarding runs in netd's namespace).
-    fn upstreams(&self, s: &Sandbox) -> Vec<SocketAddr> {
-        let servers: Vec<IpAddr> = if s.dns.is_empty() {
-            host_resolv_conf().nameservers
-        } else {
-            s.dns.clone()
-        };
-        servers
-            .into_iter()
-            .take(3)
-            .map(|ip| SocketAddr::new(ip, 53))
-            .collect()
-    }
-
     /// Brings every affected sandbox's listener up to date after a change
     /// to `networks`: starts, updates or stops listeners.
     pub(crate) fn refresh_dns(&mut self, networks: &[String]) {
+        let started = std::time::Instant::now();
         let mut zones: HashMap<String, Arc<Zone>> = HashMap::new();
         for id in networks {
             if let Some(n) = self.networks.get(id).filter(|n| resolves_names(n)) {
                 zones.insert(id.clone(), Arc::new(self.network_zone(n)));
             }
         }
+        // One pass over the endpoints: each sandbox's name-resolving networks.
+        let mut nets_of: HashMap<String, Vec<String>> = HashMap::new();
+        for e in self.endpoints.values() {
+            if self.networks.get(&e.network_id).is_some_and(resolves_names) {
+                nets_of
+                    .entry(e.sandbox_id.clone())
+                    .or_default()
+                    .push(e.network_id.clone());
+            }
+        }
+        // Who can be affected: the sandboxes on the changed networks, and
+        // listeners whose sandbox is gone or no longer on such a network.
         let members: BTreeSet<String> = self
             .endpoints
             .values()
             .filter(|e| networks.contains(&e.network_id))
             .map(|e| e.sandbox_id.clone())
-            .chain(self.dns.keys().cloned())
+            .chain(
+                self.dns
+                    .keys()
+                    .filter(|sid| !nets_of.contains_key(*sid))
+                    .cloned(),
+            )
             .collect();
+        // The host's servers once, not once per sandbox.
+        let host: Arc<Vec<SocketAddr>> = Arc::new(host_upstreams());
+        let zones_built = started.elapsed();
+        let count = members.len();
         for sid in members {
-            if let Err(e) = self.refresh_sandbox_dns(&sid, &zones) {
+            let nets = nets_of.get(&sid).map(Vec::as_slice).unwrap_or_default();
+            if let Err(e) = self.refresh_sandbox_dns(&sid, nets, &zones, &host) {
                 warn!(sandbox = %sid, error = %e, "could not update the sandbox's DNS");
             }
         }
+        tracing::debug!(
+            members = count,
+            zones_us = zones_built.as_micros(),
+            total_us = started.elapsed().as_micros(),
+            "DNS views refreshed"
+        );
     }
 
     fn refresh_sandbox_dns(
         &mut self,
         sid: &str,
+        net_ids: &[String],
         fresh: &HashMap<String, Arc<Zone>>,
+        host_upstreams: &Arc<Vec<SocketAddr>>,
     ) -> Result<(), NetdError> {
-        let Some(s) = self.sandboxes.get(sid).cloned() else {
+        let Some(s) = self.sandboxes.get(sid) else {
             self.dns.remove(sid);
             return Ok(());
         };
-        let nets: Vec<&Network> = self
-            .sandbox_endpoints(sid)
-            .into_iter()
-            .filter_map(|e| self.networks.get(&e.network_id))
-            .filter(|n| resolves_names(n))
+        let nets: Vec<&Network> = net_ids
+            .iter()
+            .filter_map(|id| self.networks.get(id))
             .collect();
         if nets.is_empty() || s.host_mode {
             if self.dns.remove(sid).is_some() {
@@ -137,10 +151,14 @@ impl Controller {
             return Ok(());
         }
         let zone: Arc<Zone> = if let [one] = nets.as_slice() {
-            fresh
-                .get(&one.id)
-                .cloned()
-                .unwrap_or_else(|| Arc::new(self.network_zone(one)))
+            match fresh.get(&one.id) {
+                Some(z) => Arc::clone(z),
+                // Not changed: keep what the listener has.
+                None => match self.dns.get(sid) {
+                    Some(l) => l.state.zone.load_full(),
+                    None => Arc::new(self.network_zone(one)),
+                },
+            }
         } else {
             let mut merged = Zone::new();
             for n in &nets {
@@ -149,35 +167,44 @@ impl Controller {
             Arc::new(merged)
         };
         let forward = nets.iter().any(|n| !n.internal);
-        let upstreams = self.upstreams(&s);
+        let upstreams: Arc<Vec<SocketAddr>> = if s.dns.is_empty() {
+            Arc::clone(host_upstreams)
+        } else {
+            Arc::new(
+                s.dns
+                    .iter()
+                    .take(3)
+                    .map(|ip| SocketAddr::new(*ip, 53))
+                    .collect(),
+            )
+        };
         if let Some(l) = self.dns.get(sid) {
             l.state.zone.store(zone);
-            l.state.upstreams.store(Arc::new(upstreams));
+            if **l.state.upstreams.load() != *upstreams {
+                l.state.upstreams.store(upstreams);
+            }
             l.state.forward.store(forward, Ordering::Relaxed);
             return Ok(());
         }
+        let s = s.clone();
         let Some(path) = &s.netns else { return Ok(()) };
         let file = netns::open(path)?;
-        // Docker's arrangement: the server listens on ports the kernel picks
-        // and a NAT rule in the sandbox sends 127.0.0.11:53 there, so the
-        // container can still run its own server on port 53.
+        // The server listens on 127.0.0.11:53 itself. (Docker listens on
+        // other ports and redirects 53 with a NAT rule in the sandbox, which
+        // leaves port 53 on 0.0.0.0 free for the container; a per-sandbox
+        // libnftables context costs too much time and memory to do the same
+        // here yet.)
         let (udp, tcp) = netns::run_in(&file, || -> Result<(UdpSocket, TcpListener), String> {
-            let addr = SocketAddr::new(IpAddr::V4(DNS_ADDR), 0);
+            let addr = SocketAddr::new(IpAddr::V4(DNS_ADDR), 53);
             let udp = UdpSocket::bind(addr).map_err(|e| e.to_string())?;
             let tcp = TcpListener::bind(addr).map_err(|e| e.to_string())?;
-            let ports = (
-                udp.local_addr().map_err(|e| e.to_string())?.port(),
-                tcp.local_addr().map_err(|e| e.to_string())?.port(),
-            );
-            drivers::firewall::Nft::new()
-                .apply(drivers::firewall::Change::dns_redirect(ports.0, ports.1))
-                .map_err(|e| e.to_string())?;
             Ok((udp, tcp))
         })?
         .map_err(|e| {
             NetdError::internal(format!("starting the DNS listener in sandbox {sid}: {e}"))
         })?;
-        let state = Arc::new(ListenerState::new(Zone::new(), upstreams, forward));
+        let (udp, tcp) = (drivers::fds::move_high(udp), drivers::fds::move_high(tcp));
+        let state = Arc::new(ListenerState::new(Zone::new(), upstreams.to_vec(), forward));
         state.zone.store(zone);
         let handle = dns::server::spawn(udp, tcp, state.clone());
         self.dns.insert(
@@ -194,12 +221,7 @@ impl Controller {
     /// Re-reads the host's resolv.conf and gives its servers to every
     /// listener of a sandbox without `--dns` (called periodically).
     pub fn refresh_upstreams(&mut self) {
-        let host: Vec<SocketAddr> = host_resolv_conf()
-            .nameservers
-            .into_iter()
-            .take(3)
-            .map(|ip| SocketAddr::new(ip, 53))
-            .collect();
+        let host = host_upstreams();
         for (sid, l) in &self.dns {
             let Some(s) = self.sandboxes.get(sid) else {
                 continue;
@@ -223,6 +245,17 @@ impl Controller {
         let networks: Vec<String> = self.networks.keys().cloned().collect();
         self.refresh_dns(&networks);
     }
+}
+
+/// The host's resolver addresses (up to three), port 53; loopback ones
+/// included, since forwarding runs in netd's namespace.
+fn host_upstreams() -> Vec<SocketAddr> {
+    host_resolv_conf()
+        .nameservers
+        .into_iter()
+        .take(3)
+        .map(|ip| SocketAddr::new(ip, 53))
+        .collect()
 }
 
 /// The host's resolv.conf, parsed.
