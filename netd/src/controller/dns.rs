@@ -3,15 +3,15 @@
 //! user-defined bridge network, answering the names of the sandboxes it
 //! shares a network with and forwarding the rest.
 //!
-//! Names are kept per network (one zone per network, shared by every
-//! sandbox on it), so a connect rebuilds one zone and hands the same
-//! snapshot to every member: no per-sandbox copies. A sandbox on several
-//! networks gets the union of their zones.
+//! Listeners that see the same thing share one [`ListenerState`] (a
+//! *view*: the same networks, the same upstream choice, the same
+//! forwarding), so a connect rebuilds one zone per changed network and
+//! swaps it into each affected view once, whatever the number of
+//! sandboxes on the network.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use dns::files::ResolvConf;
 use dns::server::{ListenerState, ServerHandle};
@@ -26,10 +26,19 @@ use crate::model::{DriverKind, Endpoint, Network, Sandbox};
 /// The address the embedded server answers on, inside each sandbox.
 pub(crate) const DNS_ADDR: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
 
-/// A running listener.
+/// What a listener sees: its sandbox's name-resolving networks (sorted),
+/// its `--dns` servers (`None`: the host's) and whether it forwards.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct ViewKey {
+    networks: Vec<String>,
+    dns: Option<Vec<SocketAddr>>,
+    forward: bool,
+}
+
+/// A running listener and the view it serves.
 #[derive(Debug)]
 pub(crate) struct Listener {
-    state: Arc<ListenerState>,
+    key: ViewKey,
     _handle: ServerHandle,
 }
 
@@ -77,123 +86,150 @@ impl Controller {
         }
     }
 
-    /// Brings every affected sandbox's listener up to date after a change
-    /// to `networks`: starts, updates or stops listeners.
-    pub(crate) fn refresh_dns(&mut self, networks: &[String]) {
+    /// The zone of a view: one network's (shared from `fresh` when it was
+    /// just rebuilt), or the union of several.
+    fn view_zone(&self, key: &ViewKey, fresh: &mut HashMap<String, Arc<Zone>>) -> Arc<Zone> {
+        if let [one] = key.networks.as_slice() {
+            if let Some(z) = fresh.get(one) {
+                return Arc::clone(z);
+            }
+            let z = Arc::new(
+                self.networks
+                    .get(one)
+                    .map(|n| self.network_zone(n))
+                    .unwrap_or_default(),
+            );
+            fresh.insert(one.clone(), Arc::clone(&z));
+            return z;
+        }
+        let mut merged = Zone::new();
+        for id in &key.networks {
+            if let Some(n) = self.networks.get(id) {
+                self.fill_zone(&mut merged, n);
+            }
+        }
+        Arc::new(merged)
+    }
+
+    /// The view a sandbox should have now, if any.
+    fn view_key(&self, s: &Sandbox) -> Option<ViewKey> {
+        if s.host_mode {
+            return None;
+        }
+        let mut networks: Vec<String> = Vec::new();
+        let mut forward = false;
+        for e in self.sandbox_endpoints(&s.id) {
+            if let Some(n) = self
+                .networks
+                .get(&e.network_id)
+                .filter(|n| resolves_names(n))
+            {
+                networks.push(n.id.clone());
+                forward |= !n.internal;
+            }
+        }
+        if networks.is_empty() {
+            return None;
+        }
+        networks.sort();
+        let dns = (!s.dns.is_empty()).then(|| {
+            s.dns
+                .iter()
+                .take(3)
+                .map(|ip| SocketAddr::new(*ip, 53))
+                .collect()
+        });
+        Some(ViewKey {
+            networks,
+            dns,
+            forward,
+        })
+    }
+
+    /// Brings DNS up to date after a change to `networks` that concerned
+    /// the sandboxes `changed` (connected, disconnected or removed): the
+    /// views of those networks get their new zone (once per view), and the
+    /// changed sandboxes' listeners are started, moved to another view, or
+    /// stopped.
+    pub(crate) fn refresh_dns(&mut self, networks: &[String], changed: &[String]) {
         let started = std::time::Instant::now();
-        let mut zones: HashMap<String, Arc<Zone>> = HashMap::new();
+        let mut fresh: HashMap<String, Arc<Zone>> = HashMap::new();
         for id in networks {
             if let Some(n) = self.networks.get(id).filter(|n| resolves_names(n)) {
-                zones.insert(id.clone(), Arc::new(self.network_zone(n)));
+                fresh.insert(id.clone(), Arc::new(self.network_zone(n)));
             }
         }
-        // One pass over the endpoints: each sandbox's name-resolving networks.
-        let mut nets_of: HashMap<String, Vec<String>> = HashMap::new();
-        for e in self.endpoints.values() {
-            if self.networks.get(&e.network_id).is_some_and(resolves_names) {
-                nets_of
-                    .entry(e.sandbox_id.clone())
-                    .or_default()
-                    .push(e.network_id.clone());
-            }
-        }
-        // Who can be affected: the sandboxes on the changed networks, and
-        // listeners whose sandbox is gone or no longer on such a network.
-        let members: BTreeSet<String> = self
-            .endpoints
-            .values()
-            .filter(|e| networks.contains(&e.network_id))
-            .map(|e| e.sandbox_id.clone())
-            .chain(
-                self.dns
-                    .keys()
-                    .filter(|sid| !nets_of.contains_key(*sid))
-                    .cloned(),
-            )
+        // Existing views that show a changed network.
+        let affected: Vec<ViewKey> = self
+            .views
+            .keys()
+            .filter(|k| k.networks.iter().any(|n| networks.contains(n)))
+            .cloned()
             .collect();
-        // The host's servers once, not once per sandbox.
-        let host: Arc<Vec<SocketAddr>> = Arc::new(host_upstreams());
-        let zones_built = started.elapsed();
-        let count = members.len();
-        for sid in members {
-            let nets = nets_of.get(&sid).map(Vec::as_slice).unwrap_or_default();
-            if let Err(e) = self.refresh_sandbox_dns(&sid, nets, &zones, &host) {
+        for key in &affected {
+            let zone = self.view_zone(key, &mut fresh);
+            if let Some(state) = self.views.get(key) {
+                state.zone.store(zone);
+            }
+        }
+        // The sandboxes whose own membership changed.
+        for sid in changed {
+            if let Err(e) = self.refresh_listener(sid, &mut fresh) {
                 warn!(sandbox = %sid, error = %e, "could not update the sandbox's DNS");
             }
         }
+        // Views nobody uses any more.
+        let used: BTreeSet<&ViewKey> = self.dns.values().map(|l| &l.key).collect();
+        let unused: Vec<ViewKey> = self
+            .views
+            .keys()
+            .filter(|k| !used.contains(k))
+            .cloned()
+            .collect();
+        for k in unused {
+            self.views.remove(&k);
+        }
         tracing::debug!(
-            members = count,
-            zones_us = zones_built.as_micros(),
-            total_us = started.elapsed().as_micros(),
+            views = affected.len(),
+            changed = changed.len(),
+            us = started.elapsed().as_micros(),
             "DNS views refreshed"
         );
     }
 
-    fn refresh_sandbox_dns(
+    /// Starts, moves or stops one sandbox's listener to match its view.
+    fn refresh_listener(
         &mut self,
         sid: &str,
-        net_ids: &[String],
-        fresh: &HashMap<String, Arc<Zone>>,
-        host_upstreams: &Arc<Vec<SocketAddr>>,
+        fresh: &mut HashMap<String, Arc<Zone>>,
     ) -> Result<(), NetdError> {
-        let Some(s) = self.sandboxes.get(sid) else {
-            self.dns.remove(sid);
-            return Ok(());
-        };
-        let nets: Vec<&Network> = net_ids
-            .iter()
-            .filter_map(|id| self.networks.get(id))
-            .collect();
-        if nets.is_empty() || s.host_mode {
-            if self.dns.remove(sid).is_some() {
-                info!(sandbox = %sid, "DNS listener stopped");
-            }
+        let key = self.sandboxes.get(sid).and_then(|s| self.view_key(s));
+        let current = self.dns.get(sid).map(|l| l.key.clone());
+        if key == current {
             return Ok(());
         }
-        let zone: Arc<Zone> = if let [one] = nets.as_slice() {
-            match fresh.get(&one.id) {
-                Some(z) => Arc::clone(z),
-                // Not changed: keep what the listener has.
-                None => match self.dns.get(sid) {
-                    Some(l) => l.state.zone.load_full(),
-                    None => Arc::new(self.network_zone(one)),
-                },
-            }
-        } else {
-            let mut merged = Zone::new();
-            for n in &nets {
-                self.fill_zone(&mut merged, n);
-            }
-            Arc::new(merged)
-        };
-        let forward = nets.iter().any(|n| !n.internal);
-        let upstreams: Arc<Vec<SocketAddr>> = if s.dns.is_empty() {
-            Arc::clone(host_upstreams)
-        } else {
-            Arc::new(
-                s.dns
-                    .iter()
-                    .take(3)
-                    .map(|ip| SocketAddr::new(*ip, 53))
-                    .collect(),
-            )
-        };
-        if let Some(l) = self.dns.get(sid) {
-            l.state.zone.store(zone);
-            if **l.state.upstreams.load() != *upstreams {
-                l.state.upstreams.store(upstreams);
-            }
-            l.state.forward.store(forward, Ordering::Relaxed);
-            return Ok(());
+        if self.dns.remove(sid).is_some() && key.is_none() {
+            info!(sandbox = %sid, "DNS listener stopped");
         }
-        let s = s.clone();
-        let Some(path) = &s.netns else { return Ok(()) };
-        let file = netns::open(path)?;
+        let Some(key) = key else { return Ok(()) };
+        let state = match self.views.get(&key) {
+            Some(s) => Arc::clone(s),
+            None => {
+                let upstreams = key.dns.clone().unwrap_or_else(host_upstreams);
+                let state = Arc::new(ListenerState::new(Zone::new(), upstreams, key.forward));
+                state.zone.store(self.view_zone(&key, fresh));
+                self.views.insert(key.clone(), Arc::clone(&state));
+                state
+            }
+        };
+        let Some(path) = self.sandboxes.get(sid).and_then(|s| s.netns.clone()) else {
+            return Ok(());
+        };
+        let file = netns::open(&path)?;
         // The server listens on 127.0.0.11:53 itself. (Docker listens on
         // other ports and redirects 53 with a NAT rule in the sandbox, which
         // leaves port 53 on 0.0.0.0 free for the container; a per-sandbox
-        // libnftables context costs too much time and memory to do the same
-        // here yet.)
+        // libnftables context costs too much time to do the same here yet.)
         let (udp, tcp) = netns::run_in(&file, || -> Result<(UdpSocket, TcpListener), String> {
             let addr = SocketAddr::new(IpAddr::V4(DNS_ADDR), 53);
             let udp = UdpSocket::bind(addr).map_err(|e| e.to_string())?;
@@ -204,13 +240,11 @@ impl Controller {
             NetdError::internal(format!("starting the DNS listener in sandbox {sid}: {e}"))
         })?;
         let (udp, tcp) = (drivers::fds::move_high(udp), drivers::fds::move_high(tcp));
-        let state = Arc::new(ListenerState::new(Zone::new(), upstreams.to_vec(), forward));
-        state.zone.store(zone);
-        let handle = dns::server::spawn(udp, tcp, state.clone());
+        let handle = dns::server::spawn(udp, tcp, state);
         self.dns.insert(
             sid.to_owned(),
             Listener {
-                state,
+                key,
                 _handle: handle,
             },
         );
@@ -218,16 +252,13 @@ impl Controller {
         Ok(())
     }
 
-    /// Re-reads the host's resolv.conf and gives its servers to every
-    /// listener of a sandbox without `--dns` (called periodically).
+    /// Re-reads the host's resolv.conf and gives its servers to every view
+    /// of sandboxes without `--dns` (called periodically).
     pub fn refresh_upstreams(&mut self) {
         let host = host_upstreams();
-        for (sid, l) in &self.dns {
-            let Some(s) = self.sandboxes.get(sid) else {
-                continue;
-            };
-            if s.dns.is_empty() && **l.state.upstreams.load() != host {
-                l.state.upstreams.store(Arc::new(host.clone()));
+        for (key, state) in &self.views {
+            if key.dns.is_none() && **state.upstreams.load() != host {
+                state.upstreams.store(Arc::new(host.clone()));
             }
         }
     }
@@ -243,7 +274,8 @@ impl Controller {
     /// Starts the listeners of every live sandbox (at start).
     pub(crate) fn start_dns(&mut self) {
         let networks: Vec<String> = self.networks.keys().cloned().collect();
-        self.refresh_dns(&networks);
+        let sandboxes: Vec<String> = self.sandboxes.keys().cloned().collect();
+        self.refresh_dns(&networks, &sandboxes);
     }
 }
 

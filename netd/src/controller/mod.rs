@@ -53,6 +53,8 @@ pub struct Controller {
     nft: drivers::firewall::Nft,
     /// Embedded DNS listeners, by sandbox id.
     dns: std::collections::HashMap<String, dns::Listener>,
+    /// The states listeners share, by what they see.
+    views: std::collections::HashMap<dns::ViewKey, std::sync::Arc<::dns::server::ListenerState>>,
     /// Sockets holding published host ports, by endpoint id.
     reservations: std::collections::HashMap<String, Vec<drivers::portres::Reservation>>,
 }

@@ -76,6 +76,7 @@ impl Controller {
             nft: drivers::firewall::Nft::new(),
             reservations: std::collections::HashMap::new(),
             dns: std::collections::HashMap::new(),
+            views: std::collections::HashMap::new(),
         };
         // The tables first (networks create elements in them), then again
         // once reconciliation has settled what exists.

@@ -278,7 +278,7 @@ impl Controller {
         let _ = std::fs::remove_dir_all(&s.files);
         info!(sandbox = %s.id, name = %s.name, "sandbox removed");
         let nets: Vec<String> = eps.iter().map(|e| e.network_id.clone()).collect();
-        self.refresh_dns(&nets);
+        self.refresh_dns(&nets, std::slice::from_ref(&s.id));
         Ok(())
     }
 
@@ -503,8 +503,12 @@ impl Controller {
         info!(endpoint = %ep.id, network = %network.name, sandbox = %sandbox.name, ifname = ?ep.ifname, "connected");
         self.next_seq = ep.seq + 1;
         self.sandboxes.insert(sandbox.id.clone(), sandbox);
+        let sid = ep.sandbox_id.clone();
         self.endpoints.insert(ep.id.clone(), ep);
-        self.refresh_dns(std::slice::from_ref(&network.id));
+        self.refresh_dns(
+            std::slice::from_ref(&network.id),
+            std::slice::from_ref(&sid),
+        );
         Ok(())
     }
 
@@ -783,8 +787,12 @@ impl Controller {
             warn!(sandbox = %sandbox.id, error = %e, "could not rewrite the sandbox's files");
         }
         info!(endpoint = %ep.id, network = %network.name, sandbox = %sandbox.name, "disconnected");
+        let sid = sandbox.id.clone();
         self.sandboxes.insert(sandbox.id.clone(), sandbox);
-        self.refresh_dns(std::slice::from_ref(&network.id));
+        self.refresh_dns(
+            std::slice::from_ref(&network.id),
+            std::slice::from_ref(&sid),
+        );
         Ok(())
     }
 
