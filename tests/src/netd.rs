@@ -1,7 +1,7 @@
 //! A real netd process inside the test host, and the clients tests drive it
 //! with: netd's own client, the `docker` CLI, `berth`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,17 +13,20 @@ use crate::TestHost;
 /// executable's directory (`target/<profile>/`).
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test knows its own path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test executables live in target/<profile>/deps");
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is not built: run the tests through `make test-privileged` (cargo builds the binaries)",
-        path.display()
-    );
-    path
+    // Test executables live in target/<profile>/deps, binaries (the
+    // benchmark commands) in target/<profile> itself.
+    let dir = exe.parent().expect("executables live in a directory");
+    let candidates = [
+        dir.join(name),
+        dir.parent().map(|p| p.join(name)).unwrap_or_default(),
+    ];
+    let found = candidates.iter().find(|p| p.is_file()).cloned();
+    found.unwrap_or_else(|| {
+        panic!(
+            "{name} is not built next to {}: run the tests through `make test-privileged` (cargo builds the binaries)",
+            exe.display()
+        )
+    })
 }
 
 /// A netd daemon with its own state directories, killed when dropped.
@@ -186,6 +189,33 @@ impl Drop for Netd {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// For the benchmark commands: starts the `netd` next to the running binary
+/// with its state under `data_root` (quiet logs) and waits until it
+/// answers; the child is the caller's to kill.
+pub async fn start_for_bench(data_root: &str) -> Result<(Child, Client), String> {
+    let child = Command::new(bin("netd"))
+        .args([
+            "--data-root",
+            data_root,
+            "--config-file",
+            "/nonexistent",
+            "--log-level",
+            "warn",
+        ])
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("starting netd: {e}"))?;
+    let client = Client::new(netd::client::DEFAULT_HOST).map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    while client.ping().await.is_err() {
+        if start.elapsed() > Duration::from_secs(20) {
+            return Err("netd did not start within 20 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok((child, client))
 }
 
 /// A small runtime for tests that call the async client from sync code.

@@ -9,12 +9,11 @@
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dns::server::ListenerState;
 use dns::zone::Zone;
 use netd::api::types::{NetworkConnectRequest, NetworkCreateRequest, SandboxCreateRequest};
-use netd::client::Client;
 use tests::traffic::{Remote, in_ns};
 
 const AARDVARK: &str = "/usr/lib/podman/aardvark-dns";
@@ -106,8 +105,6 @@ async fn main() -> anyhow::Result<()> {
         std::env::var_os("BERTH_TESTHOST").is_some(),
         "run through `make bench-dns`: the benchmark needs a throwaway host"
     );
-    let exe = std::env::current_exe()?;
-    let dir = exe.parent().expect("binaries live in target/<profile>");
     let mut procs = Reaped(Vec::new());
 
     // The upstream for forwarded names, in the remote namespace.
@@ -136,28 +133,10 @@ async fn main() -> anyhow::Result<()> {
         )
     };
 
-    procs.0.push(
-        Command::new(dir.join("netd"))
-            .args([
-                "--data-root",
-                "/run/testhost/state/bench",
-                "--config-file",
-                "/nonexistent",
-                "--log-level",
-                "warn",
-            ])
-            .stdin(Stdio::null())
-            .spawn()?,
-    );
-    let c = Client::new(netd::client::DEFAULT_HOST)?;
-    let start = Instant::now();
-    while c.ping().await.is_err() {
-        anyhow::ensure!(
-            start.elapsed() < Duration::from_secs(20),
-            "netd did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let (netd, c) = tests::netd::start_for_bench("/run/testhost/state/bench")
+        .await
+        .map_err(anyhow::Error::msg)?;
+    procs.0.push(netd);
     c.network_create(&NetworkCreateRequest {
         name: "app".into(),
         ..Default::default()

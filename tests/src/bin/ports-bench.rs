@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use drivers::firewall::{Change, NetworkRules, Nft, Protocol, PublishedPort};
 use netd::api::portspec::{PortBinding, PortBindings};
 use netd::api::types::{NetworkConnectRequest, NetworkCreateRequest, SandboxCreateRequest};
-use netd::client::Client;
 
 fn port(i: u32) -> PublishedPort {
     let i16 = u16::try_from(i % 60000).expect("fits");
@@ -142,59 +141,13 @@ fn iperf(from_ns: Option<&str>, target: &str, port: &str) -> anyhow::Result<f64>
 }
 
 async fn throughput() -> anyhow::Result<()> {
-    let exe = std::env::current_exe()?;
-    let dir = exe.parent().expect("binaries live in target/<profile>");
     let mut procs = Reaped(Vec::new());
-    procs.0.push(
-        Command::new(dir.join("netd"))
-            .args([
-                "--data-root",
-                "/run/testhost/state/bench",
-                "--config-file",
-                "/nonexistent",
-                "--log-level",
-                "warn",
-            ])
-            .stdin(Stdio::null())
-            .spawn()?,
-    );
-    let c = Client::new(netd::client::DEFAULT_HOST)?;
-    let start = Instant::now();
-    while c.ping().await.is_err() {
-        anyhow::ensure!(
-            start.elapsed() < Duration::from_secs(20),
-            "netd did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let (netd, c) = tests::netd::start_for_bench("/run/testhost/state/bench")
+        .await
+        .map_err(anyhow::Error::msg)?;
+    procs.0.push(netd);
     // A LAN neighbour, as in the tests.
-    sh(&["ip", "netns", "add", "remote"])?;
-    sh(&[
-        "ip", "link", "add", "uplink0", "type", "veth", "peer", "name", "eth0", "netns", "remote",
-    ])?;
-    sh(&["ip", "addr", "add", "192.0.2.1/24", "dev", "uplink0"])?;
-    sh(&["ip", "link", "set", "uplink0", "up"])?;
-    sh(&[
-        "ip",
-        "-n",
-        "remote",
-        "addr",
-        "add",
-        "192.0.2.2/24",
-        "dev",
-        "eth0",
-    ])?;
-    sh(&["ip", "-n", "remote", "link", "set", "eth0", "up"])?;
-    sh(&[
-        "ip",
-        "-n",
-        "remote",
-        "route",
-        "add",
-        "default",
-        "via",
-        "192.0.2.1",
-    ])?;
+    let _remote = tests::traffic::Remote::new();
     c.network_create(&NetworkCreateRequest {
         name: "perf".into(),
         ..Default::default()
