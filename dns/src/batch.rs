@@ -40,6 +40,24 @@ fn storage_len() -> libc::socklen_t {
     libc::socklen_t::try_from(size_of::<libc::sockaddr_storage>()).expect("fits in socklen_t")
 }
 
+/// One message of a batch: a single buffer and the peer's address.
+fn header(
+    iov: &mut libc::iovec,
+    addr: &mut libc::sockaddr_storage,
+    addr_len: libc::socklen_t,
+) -> libc::mmsghdr {
+    // SAFETY: msghdr is plain data for which all zeroes is valid.
+    let mut h: libc::msghdr = unsafe { std::mem::zeroed() };
+    h.msg_name = std::ptr::from_mut(addr).cast();
+    h.msg_namelen = addr_len;
+    h.msg_iov = std::ptr::from_mut(iov);
+    h.msg_iovlen = 1;
+    libc::mmsghdr {
+        msg_hdr: h,
+        msg_len: 0,
+    }
+}
+
 impl Batch {
     /// Buffers for [`BATCH`] datagrams.
     pub(crate) fn new() -> Self {
@@ -66,18 +84,7 @@ impl Batch {
         let mut msgs: Vec<libc::mmsghdr> = iovs
             .iter_mut()
             .zip(self.addrs.iter_mut())
-            .map(|(iov, addr)| {
-                // SAFETY: msghdr is plain data for which all zeroes is valid.
-                let mut h: libc::msghdr = unsafe { std::mem::zeroed() };
-                h.msg_name = std::ptr::from_mut(addr).cast();
-                h.msg_namelen = storage_len();
-                h.msg_iov = std::ptr::from_mut(iov);
-                h.msg_iovlen = 1;
-                libc::mmsghdr {
-                    msg_hdr: h,
-                    msg_len: 0,
-                }
-            })
+            .map(|(iov, addr)| header(iov, addr, storage_len()))
             .collect();
         let want = libc::c_uint::try_from(msgs.len()).expect("BATCH fits");
         // SAFETY: every mmsghdr points into buffers owned by `self` (or the
@@ -154,16 +161,8 @@ impl Batch {
             .iter()
             .zip(iovs.iter_mut())
             .map(|((i, _), iov)| {
-                // SAFETY: msghdr is plain data for which all zeroes is valid.
-                let mut h: libc::msghdr = unsafe { std::mem::zeroed() };
-                h.msg_name = std::ptr::from_mut(&mut self.addrs[*i]).cast();
-                h.msg_namelen = self.addr_lens[*i];
-                h.msg_iov = std::ptr::from_mut(iov);
-                h.msg_iovlen = 1;
-                libc::mmsghdr {
-                    msg_hdr: h,
-                    msg_len: 0,
-                }
+                let len = self.addr_lens[*i];
+                header(iov, &mut self.addrs[*i], len)
             })
             .collect();
         let count = libc::c_uint::try_from(msgs.len()).expect("at most BATCH");

@@ -224,9 +224,13 @@ impl Links {
         }
     }
 
-    /// Removes every address of link `index`.
-    pub async fn flush_addresses(&self, index: u32, name: &str) -> Result<(), KernelError> {
-        let msgs: Vec<_> = nl(
+    /// The address messages of link `index` (named `name` in errors).
+    async fn address_messages(
+        &self,
+        index: u32,
+        name: &str,
+    ) -> Result<Vec<netlink_packet_route::address::AddressMessage>, KernelError> {
+        nl(
             || format!("listing addresses of {name}"),
             self.handle
                 .address()
@@ -235,7 +239,12 @@ impl Links {
                 .execute()
                 .try_collect()
                 .await,
-        )?;
+        )
+    }
+
+    /// Removes every address of link `index`.
+    pub async fn flush_addresses(&self, index: u32, name: &str) -> Result<(), KernelError> {
+        let msgs = self.address_messages(index, name).await?;
         for m in msgs {
             match nl(
                 || format!("removing an address of {name}"),
@@ -282,16 +291,9 @@ impl Links {
     /// The addresses of link `index`.
     pub async fn addresses(&self, index: u32) -> Result<Vec<IpNet>, KernelError> {
         use netlink_packet_route::address::AddressAttribute;
-        let msgs: Vec<_> = nl(
-            || format!("listing addresses of link {index}"),
-            self.handle
-                .address()
-                .get()
-                .set_link_index_filter(index)
-                .execute()
-                .try_collect()
-                .await,
-        )?;
+        let msgs = self
+            .address_messages(index, &format!("link {index}"))
+            .await?;
         Ok(msgs
             .iter()
             .filter_map(|m| {

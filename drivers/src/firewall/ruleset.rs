@@ -313,31 +313,30 @@ fn skeleton(b: &mut Batch<'static>) {
         b.add(map(name, key, &[InetService]));
     }
 
-    b.add(chain(
-        inet,
-        "raw_prerouting",
-        Some((NfChainType::Filter, NfHook::Prerouting, PRIO_RAW)),
-    ));
-    b.add(chain(
-        inet,
-        "prerouting",
-        Some((NfChainType::NAT, NfHook::Prerouting, PRIO_DSTNAT)),
-    ));
-    b.add(chain(
-        inet,
-        "output",
-        Some((NfChainType::NAT, NfHook::Output, PRIO_DSTNAT)),
-    ));
-    b.add(chain(
-        inet,
-        "postrouting",
-        Some((NfChainType::NAT, NfHook::Postrouting, PRIO_SRCNAT)),
-    ));
-    b.add(chain(
-        inet,
-        "forward",
-        Some((NfChainType::Filter, NfHook::Forward, PRIO_FILTER)),
-    ));
+    for (name, kind, hook, prio) in [
+        (
+            "raw_prerouting",
+            NfChainType::Filter,
+            NfHook::Prerouting,
+            PRIO_RAW,
+        ),
+        (
+            "prerouting",
+            NfChainType::NAT,
+            NfHook::Prerouting,
+            PRIO_DSTNAT,
+        ),
+        ("output", NfChainType::NAT, NfHook::Output, PRIO_DSTNAT),
+        (
+            "postrouting",
+            NfChainType::NAT,
+            NfHook::Postrouting,
+            PRIO_SRCNAT,
+        ),
+        ("forward", NfChainType::Filter, NfHook::Forward, PRIO_FILTER),
+    ] {
+        b.add(chain(inet, name, Some((kind, hook, prio))));
+    }
     for name in ["port_dnat", "to_bridge", "from_bridge"] {
         b.add(chain(inet, name, None));
     }
@@ -638,43 +637,6 @@ impl Change {
             c.isolate_port(port, true);
         }
         c
-    }
-
-    /// The table of one sandbox's namespace that sends its DNS queries
-    /// (127.0.0.11:53) to the embedded server's real ports, as Docker does,
-    /// so that port 53 stays free for the container's own use. Replaces any
-    /// earlier version of the table. Applied inside the sandbox.
-    pub fn dns_redirect(udp_port: u16, tcp_port: u16) -> Self {
-        let ip = NfFamily::IP;
-        let mut b = Batch::new();
-        b.add(table(ip));
-        b.delete(table(ip));
-        b.add(table(ip));
-        b.add(chain(
-            ip,
-            "output",
-            Some((NfChainType::NAT, NfHook::Output, PRIO_DSTNAT)),
-        ));
-        for (proto, port) in [("udp", udp_port), ("tcp", tcp_port)] {
-            b.add(rule(
-                ip,
-                "output",
-                vec![
-                    is(payload("ip", "daddr"), s("127.0.0.11")),
-                    is(payload(proto, "dport"), Expression::Number(53)),
-                    Statement::DNAT(Some(NAT {
-                        addr: Some(s("127.0.0.11")),
-                        family: Some(NATFamily::IP),
-                        port: Some(Expression::Number(u32::from(port))),
-                        flags: None,
-                    })),
-                ],
-            ));
-        }
-        Self {
-            batch: b,
-            empty: false,
-        }
     }
 
     /// An empty change.
