@@ -333,7 +333,9 @@ impl Links {
         )
     }
 
-    /// Takes link `index` out of service: down, detached from any bridge,
+    /// Takes link `index` out of service: down (a bridge port that is down
+    /// carries nothing; it stays attached, since leaving a bridge costs time
+    /// in proportion to the bridge's ports, better paid when it is deleted),
     /// and renamed to `new_name` (when given) so that its name is free again
     /// at once; deleting it, which costs the kernel tens of milliseconds, can
     /// then happen later.
@@ -348,7 +350,7 @@ impl Links {
         // be down to be renamed, and a link must never sit in the graveyard
         // group unless it really is out of service.
         let steps = [
-            Some(LinkUnspec::new_with_index(index).down().nocontroller()),
+            Some(LinkUnspec::new_with_index(index).down()),
             new_name.map(|n| LinkUnspec::new_with_index(index).name(n.to_owned())),
             group.map(|g| LinkUnspec::new_with_index(index).link_group(g)),
         ];

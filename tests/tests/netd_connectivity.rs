@@ -77,6 +77,11 @@ fn sandboxes_reach_each_other_over_v4_and_v6_and_across_two_networks() {
         assert!(!b1.ip_address.is_empty() && !b1.global_ipv6_address.is_empty());
         assert!(ping(&a.sandbox_key, &b1.ip_address), "IPv4 a -> b");
         assert!(ping(&a.sandbox_key, &b1.global_ipv6_address), "IPv6 a -> b");
+        // Bridge ports carry IPv6 without having any: the host side of the
+        // veth has it off, so it adds nothing to the host's routing table.
+        let port = format!("veth{}", &b1.endpoint_id[..11]);
+        let off = std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{port}/disable_ipv6"));
+        assert_eq!(off.unwrap().trim(), "1", "IPv6 off on {port}");
         let x2 = c.sandbox(&x.id).await.unwrap().networks["net2"]
             .ip_address
             .clone();

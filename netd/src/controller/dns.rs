@@ -64,48 +64,140 @@ fn endpoint_names(n: &Network, e: &Endpoint, sandbox: Option<&Sandbox>) -> Vec<S
     names.into_iter().collect()
 }
 
-impl Controller {
-    /// The zone of one network: every endpoint's names and addresses.
-    fn network_zone(&self, n: &Network) -> Zone {
-        let mut z = Zone::new();
-        self.fill_zone(&mut z, n);
-        z
-    }
+/// A network's zone as last built, and what each sandbox's endpoint put
+/// in it, so that the next change edits the zone (a few shards) instead of
+/// rebuilding it.
+#[derive(Debug, Default)]
+pub(crate) struct NetworkZone {
+    zone: Arc<Zone>,
+    /// By sandbox id: a sandbox has at most one endpoint on a network.
+    members: HashMap<String, Member>,
+}
 
-    /// Adds a network's names and addresses to `z`.
-    fn fill_zone(&self, z: &mut Zone, n: &Network) {
-        for e in self.network_endpoints(&n.id) {
-            let sandbox = self.sandboxes.get(&e.sandbox_id);
-            let names = endpoint_names(n, e, sandbox);
-            for ip in e.ipv4.iter().chain(e.ipv6.iter()).map(|a| a.addr()) {
-                for name in &names {
-                    z.add(name, ip);
-                }
-                z.add_reverse(ip, &format!("{}.{}", e.name, n.name));
-            }
+/// The entries one endpoint added to its network's zone.
+#[derive(Debug)]
+struct Member {
+    endpoint: String,
+    names: Vec<String>,
+    ips: Vec<IpAddr>,
+}
+
+impl Member {
+    fn of(n: &Network, e: &Endpoint, sandbox: Option<&Sandbox>) -> Self {
+        Self {
+            endpoint: e.id.clone(),
+            names: endpoint_names(n, e, sandbox),
+            ips: e
+                .ipv4
+                .iter()
+                .chain(e.ipv6.iter())
+                .map(ipnet::IpNet::addr)
+                .collect(),
         }
     }
 
-    /// The zone of a view: one network's (shared from `fresh` when it was
-    /// just rebuilt), or the union of several.
-    fn view_zone(&self, key: &ViewKey, fresh: &mut HashMap<String, Arc<Zone>>) -> Arc<Zone> {
-        if let [one] = key.networks.as_slice() {
-            if let Some(z) = fresh.get(one) {
-                return Arc::clone(z);
+    fn add_to(&self, z: &mut Zone, ptr: &str) {
+        for ip in &self.ips {
+            for name in &self.names {
+                z.add(name, *ip);
             }
-            let z = Arc::new(
-                self.networks
-                    .get(one)
-                    .map(|n| self.network_zone(n))
-                    .unwrap_or_default(),
-            );
-            fresh.insert(one.clone(), Arc::clone(&z));
-            return z;
+            z.add_reverse(*ip, ptr);
+        }
+    }
+
+    fn remove_from(&self, z: &mut Zone) {
+        for ip in &self.ips {
+            for name in &self.names {
+                z.remove(name, *ip);
+            }
+            z.remove_reverse(*ip);
+        }
+    }
+}
+
+/// Which sandboxes' endpoints a zone update must look at.
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    /// All of them (first build, start-up).
+    All,
+    /// Only these sandboxes changed.
+    Sandboxes(&'a [String]),
+}
+
+impl Controller {
+    /// Brings the cached zone of network `id` up to date with its endpoints
+    /// in `scope` (removing the entries of endpoints that left, adding
+    /// those of endpoints that came) and returns it; `None` (and no cache)
+    /// for a network that is gone or resolves no names. A network not
+    /// cached yet is built whole whatever the scope.
+    fn update_network_zone(&mut self, id: &str, scope: Scope<'_>) -> Option<Arc<Zone>> {
+        let Some(n) = self.networks.get(id).filter(|n| resolves_names(n)) else {
+            self.zones.remove(id);
+            return None;
+        };
+        let scope = if self.zones.contains_key(id) {
+            scope
+        } else {
+            Scope::All
+        };
+        let cached = self.zones.entry(id.to_owned()).or_default();
+        let in_scope = |sid: &str| match scope {
+            Scope::All => true,
+            Scope::Sandboxes(list) => list.iter().any(|s| s == sid),
+        };
+        // The endpoints on the network now, of the sandboxes in scope.
+        let current: HashMap<&str, &Endpoint> = self
+            .endpoints
+            .values()
+            .filter(|e| e.network_id == id && in_scope(&e.sandbox_id))
+            .map(|e| (e.sandbox_id.as_str(), e))
+            .collect();
+        let stale = |sid: &str, m: &Member| current.get(sid).is_none_or(|e| e.id != m.endpoint);
+        let gone: Vec<String> = match scope {
+            Scope::All => cached
+                .members
+                .iter()
+                .filter(|(sid, m)| stale(sid, m))
+                .map(|(sid, _)| sid.clone())
+                .collect(),
+            Scope::Sandboxes(list) => list
+                .iter()
+                .filter(|sid| cached.members.get(*sid).is_some_and(|m| stale(sid, m)))
+                .cloned()
+                .collect(),
+        };
+        let came: Vec<(&str, &Endpoint)> = current
+            .into_iter()
+            .filter(|(sid, e)| cached.members.get(*sid).is_none_or(|m| m.endpoint != e.id))
+            .collect();
+        if gone.is_empty() && came.is_empty() {
+            return Some(Arc::clone(&cached.zone));
+        }
+        let zone = Arc::make_mut(&mut cached.zone);
+        for sid in gone {
+            if let Some(m) = cached.members.remove(&sid) {
+                m.remove_from(zone);
+            }
+        }
+        for (sid, e) in came {
+            let m = Member::of(n, e, self.sandboxes.get(sid));
+            m.add_to(zone, &format!("{}.{}", e.name, n.name));
+            cached.members.insert(sid.to_owned(), m);
+        }
+        Some(Arc::clone(&cached.zone))
+    }
+
+    /// The zone of a view: its one network's, or the union of several.
+    fn view_zone(&mut self, key: &ViewKey) -> Arc<Zone> {
+        if let [one] = key.networks.as_slice() {
+            return self
+                .update_network_zone(one, Scope::Sandboxes(&[]))
+                .unwrap_or_default();
         }
         let mut merged = Zone::new();
         for id in &key.networks {
-            if let Some(n) = self.networks.get(id) {
-                self.fill_zone(&mut merged, n);
+            if let Some(z) = self.update_network_zone(id, Scope::Sandboxes(&[])) {
+                merged.extend_from(&z);
             }
         }
         Arc::new(merged)
@@ -153,11 +245,8 @@ impl Controller {
     /// stopped.
     pub(crate) fn refresh_dns(&mut self, networks: &[String], changed: &[String]) {
         let started = std::time::Instant::now();
-        let mut fresh: HashMap<String, Arc<Zone>> = HashMap::new();
         for id in networks {
-            if let Some(n) = self.networks.get(id).filter(|n| resolves_names(n)) {
-                fresh.insert(id.clone(), Arc::new(self.network_zone(n)));
-            }
+            self.update_network_zone(id, Scope::Sandboxes(changed));
         }
         // Existing views that show a changed network.
         let affected: Vec<ViewKey> = self
@@ -167,27 +256,26 @@ impl Controller {
             .cloned()
             .collect();
         for key in &affected {
-            let zone = self.view_zone(key, &mut fresh);
+            let zone = self.view_zone(key);
             if let Some(state) = self.views.get(key) {
                 state.zone.store(zone);
             }
         }
-        // The sandboxes whose own membership changed.
+        // The sandboxes whose own membership changed. Only the views they
+        // left (or failed to join) can have lost their last listener.
+        let mut maybe_unused: Vec<ViewKey> = Vec::new();
         for sid in changed {
-            if let Err(e) = self.refresh_listener(sid, &mut fresh) {
+            maybe_unused.extend(self.dns.get(sid).map(|l| l.key.clone()));
+            if let Err(e) = self.refresh_listener(sid) {
                 warn!(sandbox = %sid, error = %e, "could not update the sandbox's DNS");
             }
+            let wanted = self.sandboxes.get(sid).and_then(|s| self.view_key(s));
+            maybe_unused.extend(wanted);
         }
-        // Views nobody uses any more.
-        let used: BTreeSet<&ViewKey> = self.dns.values().map(|l| &l.key).collect();
-        let unused: Vec<ViewKey> = self
-            .views
-            .keys()
-            .filter(|k| !used.contains(k))
-            .cloned()
-            .collect();
-        for k in unused {
-            self.views.remove(&k);
+        for k in maybe_unused {
+            if !self.dns.values().any(|l| l.key == k) {
+                self.views.remove(&k);
+            }
         }
         tracing::debug!(
             views = affected.len(),
@@ -198,11 +286,7 @@ impl Controller {
     }
 
     /// Starts, moves or stops one sandbox's listener to match its view.
-    fn refresh_listener(
-        &mut self,
-        sid: &str,
-        fresh: &mut HashMap<String, Arc<Zone>>,
-    ) -> Result<(), NetdError> {
+    fn refresh_listener(&mut self, sid: &str) -> Result<(), NetdError> {
         let key = self.sandboxes.get(sid).and_then(|s| self.view_key(s));
         let current = self.dns.get(sid).map(|l| l.key.clone());
         if key == current {
@@ -217,7 +301,7 @@ impl Controller {
             None => {
                 let upstreams = key.dns.clone().unwrap_or_else(host_upstreams);
                 let state = Arc::new(ListenerState::new(Zone::new(), upstreams, key.forward));
-                state.zone.store(self.view_zone(&key, fresh));
+                state.zone.store(self.view_zone(&key));
                 self.views.insert(key.clone(), Arc::clone(&state));
                 state
             }

@@ -55,6 +55,8 @@ pub struct Controller {
     dns: std::collections::HashMap<String, dns::Listener>,
     /// The states listeners share, by what they see.
     views: std::collections::HashMap<dns::ViewKey, std::sync::Arc<::dns::server::ListenerState>>,
+    /// Each name-resolving network's zone, kept up to date incrementally.
+    zones: std::collections::HashMap<String, dns::NetworkZone>,
     /// Sockets holding published host ports, by endpoint id.
     reservations: std::collections::HashMap<String, Vec<drivers::portres::Reservation>>,
 }

@@ -426,6 +426,7 @@ impl Controller {
             }
         }
         self.networks.remove(&network.id);
+        self.zones.remove(&network.id);
         info!(network = %network.id, name = %network.name, "network removed");
         Ok(())
     }

@@ -77,6 +77,7 @@ impl Controller {
             reservations: std::collections::HashMap::new(),
             dns: std::collections::HashMap::new(),
             views: std::collections::HashMap::new(),
+            zones: std::collections::HashMap::new(),
         };
         // The tables first (networks create elements in them), then again
         // once reconciliation has settled what exists.

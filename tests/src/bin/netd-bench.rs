@@ -6,7 +6,8 @@
 //! Runs inside a throwaway host (`make bench-netd` wraps it in
 //! `scripts/testhost`), starts the release netd with its state on real disk
 //! (so that the store's fsync is paid as in production), prints figures and
-//! asserts nothing.
+//! asserts nothing. `NETD_BENCH_LOG` sets netd's log filter (default `warn`;
+//! `warn,netd::controller::dns=debug` shows the time of each DNS refresh).
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -82,9 +83,9 @@ async fn main() -> anyhow::Result<()> {
             "unix:///run/netd/netd.sock",
             "--config-file",
             "/nonexistent",
-            "--log-level",
-            "warn",
         ])
+        .arg("--log-level")
+        .arg(std::env::var("NETD_BENCH_LOG").unwrap_or_else(|_| "warn".into()))
         .arg("--data-root")
         .arg(&data_root)
         .stdin(Stdio::null())
