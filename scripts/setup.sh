@@ -6,8 +6,11 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: the kernel tools the tests and the daemon drive
 # (iproute2, nftables), namespaces and mounts (util-linux, mount), process
-# tools (procps), and the real clients the end-to-end tests use.
-PACKAGES="iproute2 nftables util-linux mount procps busybox-static bind9-dnsutils iputils-ping curl make iperf3 dnsperf"
+# tools (procps), and the real clients the end-to-end tests use. docker.io
+# brings dockerd (the plugin end-to-end test runs it inside a throwaway
+# host; the package starts no daemon here) and docker-proxy (the peer the
+# ports benchmark measures).
+PACKAGES="iproute2 nftables util-linux mount procps busybox-static bind9-dnsutils iputils-ping curl make iperf3 dnsperf docker.io"
 
 missing=""
 for p in $PACKAGES; do
