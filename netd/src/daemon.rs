@@ -29,6 +29,8 @@ pub struct Options {
     pub config: Config,
     /// Group that may use the socket.
     pub group: Option<String>,
+    /// Where to serve Docker's plugin protocols (`None`: nowhere).
+    pub plugin_socket: Option<PathBuf>,
 }
 
 /// Parses `-H`: `unix:///path` (the only transport netd serves).
@@ -142,8 +144,23 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         .await
         .context("starting netd")?;
     let listener = bind(&opts.socket, opts.group.as_deref()).await?;
+    let plugin_listener = match &opts.plugin_socket {
+        Some(path) => Some(bind(path, opts.group.as_deref()).await?),
+        None => None,
+    };
     let shared = Arc::new(Mutex::new(controller));
     watch_firewall(shared.clone());
+    let plugin_server = plugin_listener.map(|l| {
+        let app = crate::plugin::router(shared.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(l, app.into_make_service()).await {
+                tracing::error!(error = %e, "the plugin socket failed");
+            }
+        })
+    });
+    if let Some(p) = &opts.plugin_socket {
+        info!(socket = %p.display(), "serving Docker's network and IPAM plugin protocols");
+    }
     let app = axum::middleware::from_fn(api::versioning).layer(api::router(shared));
     info!(socket = %opts.socket.display(), data_root = %opts.paths.data_root.display(), "netd ready");
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
@@ -158,7 +175,13 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         .with_graceful_shutdown(stop)
         .await
         .context("serving the API")?;
+    if let Some(server) = plugin_server {
+        server.abort();
+    }
     let _ = std::fs::remove_file(&opts.socket);
+    if let Some(p) = &opts.plugin_socket {
+        let _ = std::fs::remove_file(p);
+    }
     info!("netd stopped; networks stay in place");
     Ok(())
 }

@@ -13,4 +13,5 @@ pub mod controller;
 pub mod daemon;
 pub mod error;
 pub mod model;
+pub mod plugin;
 pub mod store;

@@ -29,6 +29,9 @@ struct Cli {
     /// Group given access to the socket.
     #[arg(short = 'G', long)]
     group: Option<String>,
+    /// Socket of Docker's network and IPAM plugin protocols (`none`: off).
+    #[arg(long, env = "NETD_PLUGIN_SOCKET", default_value = netd::plugin::DEFAULT_SOCKET)]
+    plugin_socket: String,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -61,6 +64,7 @@ fn main() -> anyhow::Result<()> {
         },
         config,
         group: cli.group,
+        plugin_socket: (cli.plugin_socket != "none").then(|| PathBuf::from(&cli.plugin_socket)),
     };
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -97,6 +97,10 @@ pub struct Network {
     pub bridge: Option<BridgeOptions>,
     /// One of `bridge`, `host`, `none` made at first start.
     pub predefined: bool,
+    /// Made through the plugin socket: its caller (dockerd) owns it, its
+    /// IPAM and its endpoints; netd's own API only shows it.
+    #[serde(default)]
+    pub plugin: bool,
 }
 
 impl Network {
@@ -144,6 +148,24 @@ pub struct Endpoint {
     /// Ports published to this endpoint (on the sandbox's gateway endpoint).
     #[serde(default)]
     pub ports: Vec<PortRecord>,
+    /// Made through the plugin socket: `ifname` is then the veth end the
+    /// caller moves into its own sandbox, and `sandbox_id` is `ep-<id>`.
+    #[serde(default)]
+    pub plugin: bool,
+    /// The caller's sandbox (its `SandboxKey`) while a plugin endpoint is
+    /// joined.
+    #[serde(default)]
+    pub plugin_sandbox: Option<String>,
+}
+
+/// An IPAM pool handed out through the plugin socket, with the number of
+/// `RequestPool` calls it answered (Docker's pools are reference counted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginPool {
+    /// The pool id (`LocalDefault/10.0.0.0/24`).
+    pub id: String,
+    /// Outstanding requests.
+    pub refs: u32,
 }
 
 /// One published port of an endpoint, as allocated.

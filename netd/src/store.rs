@@ -12,12 +12,13 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::model::{Endpoint, Network, Sandbox};
+use crate::model::{Endpoint, Network, PluginPool, Sandbox};
 
 const NETWORKS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("networks");
 const ENDPOINTS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("endpoints");
 const SANDBOXES: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("sandboxes");
 const POOLS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("ipam_pools");
+const PLUGIN_POOLS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("plugin_pools");
 
 /// A store failure.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +60,8 @@ pub struct Loaded {
     pub sandboxes: Vec<Sandbox>,
     /// IPAM pools.
     pub pools: Vec<PoolState>,
+    /// Pools handed out through the plugin socket.
+    pub plugin_pools: Vec<PluginPool>,
 }
 
 /// One change: records to write and keys to delete, committed together.
@@ -74,6 +77,7 @@ enum Table {
     Endpoints,
     Sandboxes,
     Pools,
+    PluginPools,
 }
 
 impl Table {
@@ -83,6 +87,7 @@ impl Table {
             Self::Endpoints => ENDPOINTS,
             Self::Sandboxes => SANDBOXES,
             Self::Pools => POOLS,
+            Self::PluginPools => PLUGIN_POOLS,
         }
     }
 }
@@ -121,6 +126,16 @@ impl Change {
     pub fn del_sandbox(&mut self, id: &str) {
         self.del.push((Table::Sandboxes, id.to_owned()));
     }
+    /// Writes a plugin pool's record, or deletes it when `pool` is `None`.
+    pub fn plugin_pool(&mut self, id: &str, pool: Option<&PluginPool>) -> Result<(), StoreError> {
+        match pool {
+            Some(p) => self.put(Table::PluginPools, id, p),
+            None => {
+                self.del.push((Table::PluginPools, id.to_owned()));
+                Ok(())
+            }
+        }
+    }
     /// Writes an IPAM pool, or deletes it when `state` is `None` (released).
     pub fn pool(&mut self, id: &str, state: Option<&PoolState>) -> Result<(), StoreError> {
         match state {
@@ -149,7 +164,7 @@ impl Store {
             other => db_err(other),
         })?;
         let tx = database.begin_write().map_err(db_err)?;
-        for t in [NETWORKS, ENDPOINTS, SANDBOXES, POOLS] {
+        for t in [NETWORKS, ENDPOINTS, SANDBOXES, POOLS, PLUGIN_POOLS] {
             tx.open_table(t).map_err(db_err)?;
         }
         tx.commit().map_err(db_err)?;
@@ -181,6 +196,7 @@ impl Store {
             endpoints: all(&tx, ENDPOINTS)?,
             sandboxes: all(&tx, SANDBOXES)?,
             pools: all(&tx, POOLS)?,
+            plugin_pools: all(&tx, PLUGIN_POOLS)?,
         })
     }
 
@@ -225,6 +241,7 @@ mod tests {
             labels: Default::default(),
             bridge: None,
             predefined: false,
+            plugin: false,
         }
     }
 

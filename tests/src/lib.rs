@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod netd;
+pub mod plugin;
 pub mod traffic;
 
 use std::fs;

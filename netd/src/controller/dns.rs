@@ -43,9 +43,10 @@ pub(crate) struct Listener {
 }
 
 /// Whether a network gives its sandboxes name resolution (Docker: every
-/// user-defined bridge network; not the default `bridge`).
+/// user-defined bridge network; not the default `bridge`; and not a plugin
+/// network, whose caller runs its own DNS).
 pub(crate) fn resolves_names(n: &Network) -> bool {
-    n.driver == DriverKind::Bridge && !n.predefined
+    n.driver == DriverKind::Bridge && !n.predefined && !n.plugin
 }
 
 /// The names of one endpoint, as Docker registers them: the container's

@@ -11,6 +11,7 @@
 mod dns;
 mod firewall;
 mod network;
+pub mod plugin;
 mod ports;
 mod reaper;
 mod reconcile;
@@ -57,6 +58,8 @@ pub struct Controller {
     views: std::collections::HashMap<dns::ViewKey, std::sync::Arc<::dns::server::ListenerState>>,
     /// Each name-resolving network's zone, kept up to date incrementally.
     zones: std::collections::HashMap<String, dns::NetworkZone>,
+    /// Pools handed out through the plugin socket, by pool id.
+    plugin_pools: BTreeMap<String, crate::model::PluginPool>,
     /// Sockets holding published host ports, by endpoint id.
     reservations: std::collections::HashMap<String, Vec<drivers::portres::Reservation>>,
 }

@@ -244,6 +244,7 @@ impl Controller {
                 labels: req.labels.unwrap_or_default(),
                 bridge: Some(bridge),
                 predefined: false,
+                plugin: false,
             },
             specs,
         })
@@ -302,9 +303,20 @@ impl Controller {
                 user_subnet: *user,
             })
             .collect();
-        let rules = super::firewall::network_rules(&network);
+        if let Err(e) = self.activate_network(&network).await {
+            self.release_allocs(allocs.iter().map(|a| &a.0));
+            return Err(e);
+        }
+        Ok(network)
+    }
+
+    /// Creates the bridge of a network whose subnets are settled, adds its
+    /// firewall elements and commits it (with its pools' state); undoes its
+    /// own steps on failure.
+    pub(crate) async fn activate_network(&mut self, network: &Network) -> Result<(), NetdError> {
+        let rules = super::firewall::network_rules(network);
         let mut firewall_added = false;
-        let mut result = self.program_network(&network).await;
+        let mut result = self.program_network(network).await;
         if result.is_ok()
             && let Some(r) = &rules
         {
@@ -317,7 +329,7 @@ impl Controller {
             result = self.ensure_forwarding_for_v6();
         }
         if result.is_ok() {
-            result = self.commit_network(&network);
+            result = self.commit_network(network);
         }
         if let Err(e) = result {
             if let (true, Some(r)) = (firewall_added, &rules) {
@@ -328,16 +340,18 @@ impl Controller {
             if let Some(b) = &network.bridge {
                 let _ = bridge::delete_network(&self.host, &b.name).await;
             }
-            self.release_allocs(allocs.iter().map(|a| &a.0));
             return Err(e);
         }
-        Ok(network)
+        Ok(())
     }
 
     fn commit_network(&self, network: &Network) -> Result<(), NetdError> {
         let mut change = Change::default();
         change.put_network(network)?;
-        self.stage_pools(&mut change, network.subnets.iter().map(|s| s.pool.as_str()))?;
+        // A plugin network's pools belong to its caller's IPAM calls.
+        if !network.plugin {
+            self.stage_pools(&mut change, network.subnets.iter().map(|s| s.pool.as_str()))?;
+        }
         self.store.commit(change)?;
         Ok(())
     }
@@ -387,8 +401,21 @@ impl Controller {
                 network.name, network.id
             )));
         }
+        if network.plugin {
+            return Err(NetdError::forbidden(format!(
+                "network {} is managed by the engine that created it through netd's plugin socket; remove it there",
+                network.name
+            )));
+        }
+        self.deactivate_network(&network).await
+    }
+
+    /// Removes a network without endpoints: its firewall elements, its
+    /// bridge, its record, and its pools unless it is a plugin network
+    /// (whose caller releases them).
+    pub(crate) async fn deactivate_network(&mut self, network: &Network) -> Result<(), NetdError> {
         self.reaper.touch();
-        let rules = super::firewall::network_rules(&network);
+        let rules = super::firewall::network_rules(network);
         if let Some(r) = &rules {
             let mut fw = FirewallChange::new();
             fw.remove_network(r);
@@ -399,14 +426,19 @@ impl Controller {
             bridge::retire_network(&self.host, &b.name, &tombstone).await?;
             self.reaper.reap();
         }
+        let own_pools: &[Subnet] = if network.plugin {
+            &[]
+        } else {
+            &network.subnets
+        };
         let mut change = Change::default();
         change.del_network(&network.id);
-        for s in &network.subnets {
+        for s in own_pools {
             change.pool(&s.pool, None)?;
         }
         if let Err(e) = self.store.commit(change) {
             // Put the bridge back so that kernel and store still agree.
-            let _ = self.program_network(&network).await;
+            let _ = self.program_network(network).await;
             if let Some(r) = &rules {
                 let mut fw = FirewallChange::new();
                 fw.add_network(r);
@@ -415,7 +447,7 @@ impl Controller {
             return Err(e.into());
         }
         // Committed: memory follows without a step that could stop halfway.
-        for s in &network.subnets {
+        for s in own_pools {
             let released = s
                 .pool
                 .parse::<ipam::PoolId>()
@@ -489,7 +521,7 @@ impl Controller {
         let candidates: Vec<(String, String)> = self
             .networks
             .values()
-            .filter(|n| !n.predefined)
+            .filter(|n| !n.predefined && !n.plugin)
             .filter(|n| self.network_endpoints(&n.id).next().is_none())
             .filter(|n| filters.labels("label", &n.labels, false))
             .filter(|n| filters.labels("label!", &n.labels, true))

@@ -54,19 +54,19 @@ fn host_text(ip: Option<IpAddr>, v6: bool, ports: &str) -> String {
 }
 
 impl Controller {
-    /// Reserves host ports for the sandbox's mappings on `ep` and records
+    /// Reserves host ports for `mappings` (a sandbox's) on `ep` and records
     /// them in `ep.ports`; all or nothing, with Docker's message when a port
     /// is taken.
     pub(crate) fn reserve_ports(
         &mut self,
-        sandbox: &Sandbox,
+        mappings: &[PortMapping],
         network: &Network,
         ep: &mut Endpoint,
     ) -> Result<(), NetdError> {
         let default_ip = network.bridge.as_ref().and_then(|b| b.host_binding_ipv4);
         let mut held = Vec::new();
         let mut records = Vec::new();
-        for m in &sandbox.ports {
+        for m in mappings {
             let host_ip = m.host_ip.or(default_ip).filter(|ip| !ip.is_unspecified());
             // Which families: the host address's, or both when unspecified.
             let families: Vec<bool> = match (host_ip, m.host_ip.or(default_ip)) {
@@ -170,8 +170,18 @@ impl Controller {
         let Some(network) = self.networks.get(&ep.network_id).cloned() else {
             return Ok(());
         };
-        let mut ep = ep.clone();
-        self.reserve_ports(sandbox, &network, &mut ep)?;
+        self.publish_mappings(&sandbox.ports, &network, ep.clone())
+    }
+
+    /// Reserves, publishes and records `mappings` on endpoint `ep` (which
+    /// publishes nothing yet); all or nothing.
+    pub(crate) fn publish_mappings(
+        &mut self,
+        mappings: &[PortMapping],
+        network: &Network,
+        mut ep: Endpoint,
+    ) -> Result<(), NetdError> {
+        self.reserve_ports(mappings, network, &mut ep)?;
         let mut fw = FirewallChange::new();
         self.stage_publish(&mut fw, &ep);
         if let Err(e) = self.apply_firewall(fw) {
@@ -180,7 +190,16 @@ impl Controller {
         }
         let mut change = Change::default();
         change.put_endpoint(&ep)?;
-        self.store.commit(change)?;
+        if let Err(e) = self.store.commit(change) {
+            let mut fw = FirewallChange::new();
+            self.stage_unpublish(&mut fw, &ep);
+            let _ = self.apply_firewall(fw);
+            self.unreserve_ports(&ep);
+            return Err(e.into());
+        }
+        if !ep.ports.is_empty() {
+            info!(endpoint = %ep.id, ports = ep.ports.len(), "ports published");
+        }
         self.endpoints.insert(ep.id.clone(), ep);
         Ok(())
     }

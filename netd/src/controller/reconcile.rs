@@ -78,6 +78,11 @@ impl Controller {
             dns: std::collections::HashMap::new(),
             views: std::collections::HashMap::new(),
             zones: std::collections::HashMap::new(),
+            plugin_pools: loaded
+                .plugin_pools
+                .into_iter()
+                .map(|p| (p.id.clone(), p))
+                .collect(),
         };
         // The tables first (networks create elements in them), then again
         // once reconciliation has settled what exists.
@@ -306,5 +311,6 @@ fn predefined(
         labels: BTreeMap::new(),
         bridge,
         predefined: true,
+        plugin: false,
     }
 }

@@ -331,6 +331,12 @@ impl Controller {
         self.reaper.touch();
         let network = self.find_network(network_term)?.clone();
         let sandbox = self.find_sandbox(container)?.clone();
+        if network.plugin {
+            return Err(NetdError::forbidden(format!(
+                "network {} is managed by the engine that created it through netd's plugin socket; connect containers there",
+                network.name
+            )));
+        }
         let current = self.sandbox_endpoints(&sandbox.id);
         if current.iter().any(|e| e.network_id == network.id) {
             return Err(NetdError::forbidden(format!(
@@ -477,6 +483,8 @@ impl Controller {
             gw_priority: cfg.gw_priority,
             seq: self.next_seq,
             ports: Vec::new(),
+            plugin: false,
+            plugin_sandbox: None,
         })
     }
 
@@ -573,7 +581,7 @@ impl Controller {
         // Host ports are reserved before anything else changes, so that a
         // port conflict leaves nothing behind.
         if takes_gateway && !ports_held {
-            self.reserve_ports(sandbox, network, ep)?;
+            self.reserve_ports(&sandbox.ports, network, ep)?;
         }
         let ns_file = match netns::open(&netns_path) {
             Ok(f) => f,
@@ -895,6 +903,8 @@ mod tests {
             gw_priority: prio,
             seq,
             ports: Vec::new(),
+            plugin: false,
+            plugin_sandbox: None,
         }
     }
 
@@ -915,6 +925,7 @@ mod tests {
             labels: BTreeMap::new(),
             bridge: None,
             predefined: false,
+            plugin: false,
         }
     }
 
