@@ -2,7 +2,10 @@
 //! 0, 100 and 1000 mappings already present (in-process libnftables and the
 //! `nft` command); rule and element counts with 10 and 1000 mappings; TCP
 //! throughput through a published port versus straight to the container,
-//! measured with iperf3 in the same run.
+//! measured with iperf3 in the same run, from the host and from a LAN
+//! neighbour, next to the same figures for the peers' published ports:
+//! Docker 20.10's userland proxy (`docker-proxy`) and netavark 1.4
+//! (Podman's, iptables DNAT), when installed.
 //!
 //! Runs inside a throwaway host (`make bench-ports`), prints figures,
 //! asserts nothing.
@@ -13,6 +16,9 @@ use std::time::{Duration, Instant};
 use drivers::firewall::{Change, NetworkRules, Nft, Protocol, PublishedPort};
 use netd::api::portspec::{PortBinding, PortBindings};
 use netd::api::types::{NetworkConnectRequest, NetworkCreateRequest, SandboxCreateRequest};
+
+#[path = "ports_bench/peers.rs"]
+mod peers;
 
 fn port(i: u32) -> PublishedPort {
     let i16 = u16::try_from(i % 60000).expect("fits");
@@ -125,19 +131,127 @@ fn sh(cmd: &[&str]) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn iperf(from_ns: Option<&str>, target: &str, port: &str) -> anyhow::Result<f64> {
+/// One iperf3 run of 4 s from `from_ns` (`None`: the host) to
+/// `target:port`, in Gbit/s received. Retried once: a server that has just
+/// finished a test can refuse the next one for a moment.
+fn iperf(from_ns: Option<&str>, target: &str, port: u16) -> anyhow::Result<f64> {
     let mut cmd: Vec<String> = Vec::new();
     if let Some(ns) = from_ns {
         cmd.extend(["nsenter".into(), format!("--net={ns}")]);
     }
-    cmd.extend(["iperf3", "-c", target, "-p", port, "-t", "4", "-J"].map(String::from));
+    cmd.extend(
+        [
+            "iperf3",
+            "-c",
+            target,
+            "-p",
+            &port.to_string(),
+            "-t",
+            "4",
+            "-J",
+        ]
+        .map(String::from),
+    );
     let refs: Vec<&str> = cmd.iter().map(String::as_str).collect();
-    let out = sh(&refs)?;
+    let out = sh(&refs).or_else(|e| {
+        eprintln!("  (retrying {target}:{port} once: {e})");
+        std::thread::sleep(Duration::from_millis(500));
+        sh(&refs)
+    })?;
     let doc: serde_json::Value = serde_json::from_str(&out)?;
     Ok(doc["end"]["sum_received"]["bits_per_second"]
         .as_f64()
         .unwrap_or(0.0)
         / 1e9)
+}
+
+/// Where an iperf3 client runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// The host itself.
+    Host,
+    /// The LAN neighbour (namespace `remote`).
+    Lan,
+}
+
+const REMOTE_NETNS: &str = "/run/netns/remote";
+/// The host's address on the LAN, the published ports' target.
+const HOST_IP: &str = "192.0.2.1";
+/// The port every iperf3 server listens on, in its container.
+const IPERF_PORT: u16 = 5201;
+/// Each path's published host port.
+const NETD_PORT: u16 = 5201;
+const DOCKER_PROXY_PORT: u16 = 5202;
+const NETAVARK_PORT: u16 = 5203;
+/// Rounds; each one runs every path once, in an order rotated per round.
+const ROUNDS: usize = 5;
+
+/// One way to the iperf3 server of a container, and its figures.
+#[derive(Debug)]
+struct Row {
+    label: String,
+    /// Target from the host, and from the LAN neighbour (`Err`: why not).
+    host: Result<(String, u16), String>,
+    lan: Result<(String, u16), String>,
+    /// Gbit/s by round, from the host and from the LAN neighbour.
+    gbps: [Vec<f64>; 2],
+}
+
+impl Row {
+    fn target(&self, from: Side) -> Option<&(String, u16)> {
+        match from {
+            Side::Host => self.host.as_ref().ok(),
+            Side::Lan => self.lan.as_ref().ok(),
+        }
+    }
+
+    /// Median Gbit/s and median percentage of the same round's direct
+    /// figure, from `from`.
+    fn summary(&self, from: Side, direct: &[f64]) -> Option<(f64, f64)> {
+        let v = &self.gbps[from as usize];
+        if v.is_empty() {
+            return None;
+        }
+        let pct: Vec<f64> = v.iter().zip(direct).map(|(x, d)| x / d * 100.0).collect();
+        Some((median(v.clone()), median(pct)))
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn published(label: String, port: u16) -> Row {
+    Row {
+        label,
+        host: Ok((HOST_IP.into(), port)),
+        lan: Ok((HOST_IP.into(), port)),
+        gbps: [Vec::new(), Vec::new()],
+    }
+}
+
+fn skipped(label: String, why: String) -> Row {
+    Row {
+        label,
+        host: Err(why.clone()),
+        lan: Err(why),
+        gbps: [Vec::new(), Vec::new()],
+    }
+}
+
+fn spawn_iperf_server(netns: &str) -> anyhow::Result<Child> {
+    Ok(Command::new("nsenter")
+        .args([
+            &format!("--net={netns}"),
+            "iperf3",
+            "-s",
+            "-p",
+            &IPERF_PORT.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()?)
 }
 
 async fn throughput() -> anyhow::Result<()> {
@@ -155,10 +269,10 @@ async fn throughput() -> anyhow::Result<()> {
     .await?;
     let mut ports = PortBindings::new();
     ports.insert(
-        "5201/tcp".into(),
+        format!("{IPERF_PORT}/tcp"),
         vec![PortBinding {
             host_ip: String::new(),
-            host_port: "5201".into(),
+            host_port: NETD_PORT.to_string(),
         }],
     );
     let sb = c
@@ -179,49 +293,158 @@ async fn throughput() -> anyhow::Result<()> {
     let ip = c.sandbox("iperf").await?.networks["perf"]
         .ip_address
         .clone();
-    procs.0.push(
-        Command::new("nsenter")
-            .args([
-                &format!("--net={}", sb.sandbox_key),
-                "iperf3",
-                "-s",
-                "-p",
-                "5201",
-            ])
-            .stdout(Stdio::null())
-            .spawn()?,
-    );
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    // Alternate the paths over three rounds and keep each one's median, so
-    // that a noisy moment on the machine does not land on one path only.
-    let (mut d, mut h, mut r) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..3 {
-        d.push(iperf(None, &ip, "5201")?);
-        h.push(iperf(None, "192.0.2.1", "5201")?);
-        r.push(iperf(Some("/run/netns/remote"), "192.0.2.1", "5201")?);
-    }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
+    procs.0.push(spawn_iperf_server(&sb.sandbox_key)?);
+
+    let mut rows = vec![
+        Row {
+            label: "direct to the container address".into(),
+            host: Ok((ip.clone(), IPERF_PORT)),
+            lan: Err("not routable (netd's firewall drops it)".into()),
+            gbps: [Vec::new(), Vec::new()],
+        },
+        published("netd, nftables DNAT".into(), NETD_PORT),
+    ];
+
+    // Docker 20.10's userland proxy, to the same container.
+    let proxy_label = match peers::package_version("docker.io") {
+        Some(v) => format!("docker-proxy {v}, userland"),
+        None => "docker-proxy, userland".into(),
     };
-    let (direct, published_host, published_remote) = (median(d), median(h), median(r));
-    println!("TCP throughput (iperf3, 3 alternating rounds of 4 s, medians, same run):");
-    println!("  host -> container address (direct)          {direct:6.2} Gbit/s");
+    let proxy = if std::path::Path::new(peers::DOCKER_PROXY).is_file() {
+        match peers::DockerProxy::start(&ip, IPERF_PORT, DOCKER_PROXY_PORT) {
+            Ok(p) => {
+                rows.push(published(proxy_label, DOCKER_PROXY_PORT));
+                Some(p)
+            }
+            Err(e) => {
+                rows.push(skipped(proxy_label, format!("failed: {e:#}")));
+                None
+            }
+        }
+    } else {
+        rows.push(skipped(
+            proxy_label,
+            format!("{} not installed", peers::DOCKER_PROXY),
+        ));
+        None
+    };
+
+    // netavark (Podman's network tool), with its own container namespace
+    // and iperf3 server.
+    let nv_label = match peers::package_version("netavark") {
+        Some(v) => format!("netavark {v}, iptables DNAT"),
+        None => "netavark, iptables DNAT".into(),
+    };
+    let netavark = if std::path::Path::new(peers::NETAVARK).is_file() {
+        match peers::Netavark::setup("nvbench", IPERF_PORT, NETAVARK_PORT) {
+            Ok(nv) => {
+                procs.0.push(spawn_iperf_server(&nv.netns)?);
+                rows.push(published(nv_label, NETAVARK_PORT));
+                rows.push(Row {
+                    label: "(check) direct to netavark's container".into(),
+                    host: Ok((nv.ip.into(), IPERF_PORT)),
+                    lan: Err(String::new()),
+                    gbps: [Vec::new(), Vec::new()],
+                });
+                Some(nv)
+            }
+            Err(e) => {
+                rows.push(skipped(nv_label, format!("failed: {e:#}")));
+                None
+            }
+        }
+    } else {
+        rows.push(skipped(
+            nv_label,
+            format!("{} not installed", peers::NETAVARK),
+        ));
+        None
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Every (path, client) pair once per round, the order rotated from one
+    // round to the next, so that a noisy moment on the machine does not
+    // land on one path only; each percentage is of the same round's direct
+    // figure.
+    let runs: Vec<(usize, Side)> = (0..rows.len())
+        .flat_map(|i| [(i, Side::Host), (i, Side::Lan)])
+        .filter(|&(i, from)| rows[i].target(from).is_some())
+        .collect();
+    for round in 0..ROUNDS {
+        for k in 0..runs.len() {
+            let (i, from) = runs[(k + round * runs.len() / ROUNDS) % runs.len()];
+            let Some((target, port)) = rows[i].target(from).cloned() else {
+                continue;
+            };
+            let ns = (from == Side::Lan).then_some(REMOTE_NETNS);
+            let g = iperf(ns, &target, port)?;
+            rows[i].gbps[from as usize].push(g);
+        }
+    }
+    drop(proxy);
+    if let Some(nv) = netavark {
+        nv.teardown()?;
+    }
+
+    let direct = rows[0].gbps[Side::Host as usize].clone();
     println!(
-        "  host -> published port (DNAT)               {published_host:6.2} Gbit/s ({:.0}% of direct)",
-        published_host / direct * 100.0
+        "TCP throughput (iperf3, {ROUNDS} rounds of 4 s runs alternating the paths, medians, same run;"
     );
+    println!("  % = of the same round's host -> container address figure):");
     println!(
-        "  LAN neighbour -> published port (forwarded) {published_remote:6.2} Gbit/s ({:.0}% of direct)",
-        published_remote / direct * 100.0
+        "  {:<40} {:>21}    {:>21}",
+        "path", "from the host", "from a LAN neighbour"
+    );
+    let cell = |row: &Row, from: Side| -> String {
+        match (row.summary(from, &direct), row.target(from)) {
+            (Some((g, p)), _) => format!("{g:6.2} Gbit/s ({p:3.0}%)"),
+            (None, Some(_)) => "-".into(),
+            (None, None) => match from {
+                Side::Host => row.host.clone().err().unwrap_or_default(),
+                Side::Lan => row.lan.clone().err().unwrap_or_default(),
+            },
+        }
+    };
+    for row in &rows {
+        let (h, l) = (cell(row, Side::Host), cell(row, Side::Lan));
+        if row.host.is_err() {
+            // Skipped peer: one note for both columns.
+            println!("  {:<40} {h}", row.label);
+        } else {
+            let line = format!("  {:<40} {h:>21}    {l:>21}", row.label);
+            println!("{}", line.trim_end());
+        }
+    }
+    println!(
+        "  (docker-proxy: Docker's path for 127.0.0.1 and hairpin traffic, or for all traffic with \
+         --iptables=false)"
+    );
+    let verdict = |from: Side| -> String {
+        rows[1..]
+            .iter()
+            .filter(|r| !r.label.starts_with('('))
+            .filter_map(|r| {
+                let name = r.label.split([' ', ',']).next().unwrap_or_default();
+                r.summary(from, &direct)
+                    .map(|(_, p)| format!("{name} {p:.0}%"))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "published port vs direct: {} (from the host); {} (from a LAN neighbour)",
+        verdict(Side::Host),
+        verdict(Side::Lan)
     );
     Ok(())
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
+    // The init of a throwaway host: netd, docker-proxy and netavark change
+    // this network namespace's links and firewall tables.
     anyhow::ensure!(
-        std::env::var_os("BERTH_TESTHOST").is_some(),
+        std::env::var_os("BERTH_TESTHOST").is_some() && std::process::id() == 1,
         "run through `make bench-ports`: the benchmark needs a throwaway host"
     );
     println!("port publishing (one atomic nftables batch each):");
