@@ -231,16 +231,8 @@ impl Controller {
             self.plugin_pools.insert(key, pool);
             return Ok(());
         }
-        if let Some(n) = self
-            .networks
-            .values()
-            .find(|n| n.subnets.iter().any(|s| s.pool == key))
-        {
-            return Err(NetdError::forbidden(format!(
-                "pool {key} is still used by network {}",
-                n.id
-            )));
-        }
+        // dockerd releases a network's pool before it deletes the network
+        // (`docker network rm`): the network may still name it.
         change.plugin_pool(&key, None)?;
         change.pool(&key, None)?;
         self.store.commit(change)?;

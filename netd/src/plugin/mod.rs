@@ -156,7 +156,16 @@ pub fn router(state: Shared) -> Router {
                 &json!({ "Err": "netd does not implement this plugin method" }),
             )
         })
+        .layer(axum::middleware::from_fn(log_call))
         .with_state(state)
+}
+
+/// Logs each call with its answer's status (debug level).
+async fn log_call(req: Request, next: axum::middleware::Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let resp = next.run(req).await;
+    tracing::debug!(%path, status = resp.status().as_u16(), "plugin call");
+    resp
 }
 
 async fn activate() -> Response {
