@@ -2,12 +2,14 @@
 //! exit codes, and dispatch to the commands.
 
 pub mod exit;
+pub mod image;
 pub mod network;
 pub mod opts;
 pub mod usage;
 
 use std::ffi::OsString;
 use std::io::{BufRead, Write};
+use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
@@ -35,6 +37,16 @@ pub struct Cli {
         help_heading = "Global Options"
     )]
     pub netd_host: String,
+    /// berth's state directory (images, containers)
+    #[arg(
+        long,
+        env = "BERTH_ROOT",
+        default_value = crate::image::DEFAULT_ROOT,
+        global = true,
+        value_name = "string",
+        help_heading = "Global Options"
+    )]
+    pub root: PathBuf,
     /// The command.
     #[command(subcommand)]
     pub command: Option<TopCommand>,
@@ -43,8 +55,13 @@ pub struct Cli {
 /// `berth`'s commands.
 #[derive(Debug, Subcommand)]
 pub enum TopCommand {
+    /// Manage images
+    Image(Box<image::ImageArgs>),
     /// Manage networks
     Network(Box<network::NetworkArgs>),
+    /// Image commands at the top level (`images`, `rmi`, `tag`, …).
+    #[command(flatten)]
+    ImageShortcut(Box<image::ShortcutCommand>),
     /// Anything else: not a berth command.
     #[command(external_subcommand)]
     Unknown(Vec<String>),
@@ -121,6 +138,8 @@ fn dispatch(cli: Cli, io: &mut Io<'_>) -> Result<(), Failure> {
                 args.first().map_or("", String::as_str)
             ),
         )),
+        Some(TopCommand::Image(args)) => image::run(*args, &cli.root, io),
+        Some(TopCommand::ImageShortcut(command)) => image::run_shortcut(*command, &cli.root, io),
         Some(TopCommand::Network(args)) => network::run(*args, &cli.netd_host, io),
     }
 }

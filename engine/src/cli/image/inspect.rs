@@ -1,0 +1,92 @@
+//! `berth image inspect`.
+
+use std::path::Path;
+
+use clap::Args;
+
+use super::{daemon_message, open_store};
+use crate::cli::Io;
+use crate::cli::exit::Failure;
+use crate::cli::usage::{Arity, check_arity};
+use crate::format::inspect::{InspectFormat, Inspector};
+use crate::image::inspect::{ImageInspect, inspect};
+use crate::image::{Digest, State, Store, lower_dirs};
+
+const PATH: &str = "berth image inspect";
+const USAGE: &str = "berth image inspect [OPTIONS] IMAGE [IMAGE...]";
+/// Docker's exit code for a template that does not parse.
+const TEMPLATE_ERROR_CODE: i32 = 64;
+
+/// `berth image inspect`.
+#[derive(Debug, Args)]
+#[command(override_usage = USAGE)]
+pub struct InspectArgs {
+    /// Images, by tag, id or id prefix
+    #[arg(value_name = "IMAGE")]
+    pub images: Vec<String>,
+    /// Format output using a custom template:
+    /// 'json':             Print in JSON format
+    /// 'TEMPLATE':         Print output using the given Go template.
+    #[arg(short = 'f', long, value_name = "string", verbatim_doc_comment)]
+    pub format: Option<String>,
+}
+
+impl InspectArgs {
+    /// Prints the images; those not found are reported on standard
+    /// error, and the exit code is then 1.
+    pub fn run(self, root: &Path, io: &mut Io<'_>) -> Result<(), Failure> {
+        check_arity(PATH, USAGE, Arity::AtLeast(1), self.images.len())?;
+        let format = InspectFormat::parse(self.format.as_deref())
+            .map_err(|e| Failure::new(TEMPLATE_ERROR_CODE, e))?;
+        let store = open_store(root)?;
+        let state = {
+            let _lock = store.lock_shared().map_err(|e| super::daemon(&e))?;
+            store.state().map_err(|e| super::daemon(&e))?
+        };
+        let mut inspector = Inspector::new(format, add_go_aliases);
+        for name in &self.images {
+            match state.resolve(name).and_then(|id| view(&store, &state, &id)) {
+                Ok(image) => inspector.add(image),
+                Err(e) => inspector.add_error(daemon_message(&e)),
+            }
+        }
+        let (out, errors) = inspector.finish();
+        io.stdout.write_all(out.as_bytes())?;
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Failure::new(1, errors.join("\n")))
+        }
+    }
+}
+
+/// The inspect view of image `id`.
+pub fn view(store: &Store, state: &State, id: &Digest) -> crate::image::Result<ImageInspect> {
+    let entry = state
+        .images
+        .get(id)
+        .ok_or_else(|| crate::image::ImageError::NotFound(id.to_string()))?;
+    let (config, _) = store.config(id)?;
+    let tags = state.refs_of(id).iter().map(|r| r.familiar()).collect();
+    let dirs: Vec<String> = lower_dirs(store, id)?
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
+    Ok(inspect(
+        id,
+        entry,
+        &config,
+        tags,
+        store.image_size(&config),
+        &dirs,
+    ))
+}
+
+/// `.ID` beside `.Id`, as docker's templates see the typed struct.
+fn add_go_aliases(image: &mut serde_json::Value) {
+    if let Some(obj) = image.as_object_mut()
+        && let Some(id) = obj.get("Id").cloned()
+    {
+        obj.insert("ID".to_owned(), id);
+    }
+}

@@ -1,0 +1,51 @@
+//! `berth save` / `berth image save`.
+
+use std::path::Path;
+
+use clap::Args;
+
+use super::{daemon, open_store};
+use crate::cli::Io;
+use crate::cli::exit::Failure;
+use crate::cli::usage::{Arity, check_arity};
+use crate::image::ImageError;
+use crate::image::archive::{save, save_selection, save_to_file};
+
+/// The usage line under the command path `path`.
+pub fn usage(path: &str) -> String {
+    format!("{path} [OPTIONS] IMAGE [IMAGE...]")
+}
+
+/// `berth save`.
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// Images, by tag, repository, id or id prefix
+    #[arg(value_name = "IMAGE")]
+    pub images: Vec<String>,
+    /// Write to a file, instead of STDOUT
+    #[arg(short, long, value_name = "string")]
+    pub output: Option<String>,
+    /// Save only the given platform
+    #[arg(long, value_name = "strings")]
+    pub platform: Vec<String>,
+}
+
+impl SaveArgs {
+    /// Writes the archive.
+    pub fn run(self, path: &str, root: &Path, io: &mut Io<'_>) -> Result<(), Failure> {
+        check_arity(path, &usage(path), Arity::AtLeast(1), self.images.len())?;
+        let store = open_store(root)?;
+        let _lock = store.lock_shared().map_err(|e| daemon(&e))?;
+        let state = store.state().map_err(|e| daemon(&e))?;
+        let chosen = save_selection(&state, &self.images).map_err(|e| daemon(&e))?;
+        match &self.output {
+            Some(file) => {
+                save_to_file(&store, &state, &chosen, Path::new(file)).map_err(|e| match e {
+                    ImageError::Invalid(message) => Failure::new(1, message),
+                    other => daemon(&other),
+                })
+            }
+            None => save(&store, &state, &chosen, &mut *io.stdout).map_err(|e| daemon(&e)),
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! `berth tag` / `berth image tag`.
+
+use std::path::Path;
+
+use chrono::Utc;
+use clap::Args;
+
+use super::{daemon, open_store};
+use crate::cli::Io;
+use crate::cli::exit::Failure;
+use crate::cli::usage::{Arity, check_arity};
+use crate::image::config::go_rfc3339_nano;
+use crate::image::reference::{Reference, ReferenceError};
+
+/// The usage line under the command path `path`.
+pub fn usage(path: &str) -> String {
+    format!("{path} SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]")
+}
+
+/// `berth tag`.
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    /// The image and the new tag
+    #[arg(value_name = "IMAGE")]
+    pub images: Vec<String>,
+}
+
+impl TagArgs {
+    /// Points the target tag at the source image.
+    pub fn run(self, path: &str, root: &Path, _io: &mut Io<'_>) -> Result<(), Failure> {
+        check_arity(path, &usage(path), Arity::Exact(2), self.images.len())?;
+        let target = Reference::parse(&self.images[1]).map_err(|e| daemon(&e.into()))?;
+        if target.digest.is_some() {
+            return Err(daemon(&ReferenceError::TagWithDigest.into()));
+        }
+        let store = open_store(root)?;
+        let lock = store.lock().map_err(|e| daemon(&e))?;
+        let mut state = store.state().map_err(|e| daemon(&e))?;
+        let id = state.resolve(&self.images[0]).map_err(|e| daemon(&e))?;
+        state.tag(target.with_default_tag(), id, &go_rfc3339_nano(&Utc::now()));
+        store.save_state(&state, &lock).map_err(|e| daemon(&e))
+    }
+}
