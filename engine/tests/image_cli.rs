@@ -55,7 +55,12 @@ fn import_shows_in_images_inspect_and_history() {
     let sh = std::path::Path::new(upper).join("bin/sh");
     assert_eq!(std::fs::read_link(&sh).unwrap().to_str(), Some("busybox"));
     let busybox = std::fs::metadata(std::path::Path::new(upper).join("bin/busybox")).unwrap();
-    assert_eq!(image["Size"].as_u64(), Some(busybox.len() + 8));
+    // Files and symlink targets, as Docker counts a layer.
+    let links = "busybox".len() + "/bin/busybox".len();
+    assert_eq!(
+        image["Size"].as_u64(),
+        Some(busybox.len() + 8 + links as u64)
+    );
     assert_eq!(
         root.ok(&[
             "image",
@@ -151,6 +156,19 @@ fn unknown_images_and_bad_references_read_as_docker() {
     );
     let (code, _, _) = root.berth(&["tag", "only-one"], b"");
     assert_eq!(code, 1);
+    let (code, _, err) = root.berth(&["tag", "a", "Bad"], b"");
+    assert_eq!(code, 1);
+    assert_eq!(
+        err,
+        "Error parsing reference: \"Bad\" is not a valid repository/tag: \
+         invalid reference format: repository name (library/Bad) must be lowercase\n"
+    );
+    let digest = format!("x@sha256:{}", "a".repeat(64));
+    let (code, _, err) = root.berth(&["tag", "a", &digest], b"");
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "refusing to create a tag with a digest reference\n")
+    );
 }
 
 #[test]
@@ -300,4 +318,21 @@ fn save_then_load_into_another_root_keeps_the_id() {
         (code, out, err),
         (0, format!("Loaded image ID: {id}\n"), String::new())
     );
+}
+
+#[test]
+fn concurrent_tags_all_land() {
+    let root = std::sync::Arc::new(Root::new());
+    import_busybox(&root, "base");
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let root = std::sync::Arc::clone(&root);
+            std::thread::spawn(move || root.ok(&["tag", "base", &format!("t{i}")]))
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let out = root.ok(&["images", "--format", "{{.Repository}}"]);
+    assert_eq!(out.lines().count(), 9, "{out}");
 }

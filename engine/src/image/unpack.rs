@@ -23,8 +23,8 @@ const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 const PAX_XATTR_PREFIX: &str = "SCHILY.xattr.";
 
 /// Unpacks the layer tar `reader` into `root` (an existing, empty
-/// directory) and returns the layer's size: the bytes of its regular
-/// files.
+/// directory) and returns the layer's size as Docker counts it: the
+/// bytes of its regular files (hard links once) and symlinks.
 pub fn unpack_layer(reader: impl Read, root: &Path) -> Result<u64> {
     let privileged = nix::unistd::geteuid().is_root();
     let mut archive = tar::Archive::new(reader);
@@ -79,6 +79,7 @@ pub fn unpack_layer(reader: impl Read, root: &Path) -> Result<u64> {
                 let path = prepare(root, &rel, false).map_err(refuse)?;
                 std::os::unix::fs::symlink(&target, &path)
                     .map_err(ImageError::io("create symlink", &path))?;
+                size += target.as_os_str().len() as u64;
                 meta.apply_owner(&path)?;
                 set_mtime(&path, meta.mtime)?;
             }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Local, SecondsFormat, Utc};
 use gotmpl::{Value, tmap};
 
-use super::units::{human_duration, human_size_precision};
+use super::units::{human_duration, human_size, human_size_precision};
 use crate::format::go_time::go_time_string;
 use crate::format::{RAW_KEY, Row, TABLE_KEY};
 use crate::image::filter::Summary;
@@ -94,6 +94,9 @@ pub fn image_rows(
         image.id.to_string()
     };
     let size = human_size_precision(image.size, 3);
+    let virtual_size = human_size(image.size);
+    // Docker lists creation times in whole seconds.
+    let created = DateTime::from_timestamp(image.created.timestamp(), 0).unwrap_or(image.created);
     let row = |repo: &str, tag: &str| Row {
         fields: tmap! {
             "ID" => id.as_str(),
@@ -101,10 +104,10 @@ pub fn image_rows(
             "Tag" => tag,
             "Digest" => "<none>",
             "CreatedSince" => since(image.created, now),
-            "CreatedAt" => go_time_string(&image.created.with_timezone(&Local).to_rfc3339()),
+            "CreatedAt" => go_time_string(&created.with_timezone(&Local).to_rfc3339()),
             "Size" => size.as_str(),
             "Containers" => "N/A",
-            "VirtualSize" => size.as_str(),
+            "VirtualSize" => virtual_size.as_str(),
             "SharedSize" => "N/A",
             "UniqueSize" => "N/A",
         },
@@ -210,7 +213,7 @@ mod tests {
         let rows = image_rows(&image, &image.tags, false, t("2024-01-01T00:00:30Z"));
         let out = write_list("json", &rows, &images_header()).unwrap();
         assert!(out.starts_with(r#"{"Containers":"N/A","CreatedAt":"2024-01-01 00:00:00 +0000 UTC","CreatedSince":"30 seconds ago","Digest":"\u003cnone\u003e","ID":"sha256:abab"#), "{out}");
-        assert!(out.ends_with(r#""Repository":"busybox","SharedSize":"N/A","Size":"4.26MB","Tag":"latest","UniqueSize":"N/A","VirtualSize":"4.26MB"}
+        assert!(out.ends_with(r#""Repository":"busybox","SharedSize":"N/A","Size":"4.26MB","Tag":"latest","UniqueSize":"N/A","VirtualSize":"4.262MB"}
 "#), "{out}");
     }
 

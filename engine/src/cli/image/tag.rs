@@ -10,7 +10,7 @@ use crate::cli::Io;
 use crate::cli::exit::Failure;
 use crate::cli::usage::{Arity, check_arity};
 use crate::image::config::go_rfc3339_nano;
-use crate::image::reference::{Reference, ReferenceError};
+use crate::image::reference::{Reference, ReferenceError, is_full_hex_id};
 
 /// The usage line under the command path `path`.
 pub fn usage(path: &str) -> String {
@@ -29,9 +29,20 @@ impl TagArgs {
     /// Points the target tag at the source image.
     pub fn run(self, path: &str, root: &Path, _io: &mut Io<'_>) -> Result<(), Failure> {
         check_arity(path, &usage(path), Arity::Exact(2), self.images.len())?;
-        let target = Reference::parse(&self.images[1]).map_err(|e| daemon(&e.into()))?;
+        // The docker client checks both references before asking.
+        let invalid = |name: &str, e: ReferenceError| {
+            Failure::new(
+                1,
+                format!("Error parsing reference: {name:?} is not a valid repository/tag: {e}"),
+            )
+        };
+        let (source, target) = (&self.images[0], &self.images[1]);
+        if !is_full_hex_id(source) && !source.starts_with("sha256:") {
+            Reference::parse(source).map_err(|e| invalid(source, e))?;
+        }
+        let target = Reference::parse(target).map_err(|e| invalid(target, e))?;
         if target.digest.is_some() {
-            return Err(daemon(&ReferenceError::TagWithDigest.into()));
+            return Err(Failure::new(1, ReferenceError::TagWithDigest.to_string()));
         }
         let store = open_store(root)?;
         let lock = store.lock().map_err(|e| daemon(&e))?;
