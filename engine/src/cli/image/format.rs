@@ -67,11 +67,12 @@ pub fn images_header() -> Value {
     }
 }
 
-/// The column names of `history` tables.
-pub fn history_header() -> Value {
+/// The column names of `history` tables; `CREATED AT` for the times when
+/// they are not `human`.
+pub fn history_header(human: bool) -> Value {
     tmap! {
         "ID" => "IMAGE",
-        "CreatedSince" => "CREATED",
+        "CreatedSince" => if human { "CREATED" } else { "CREATED AT" },
         "CreatedAt" => "CREATED AT",
         "CreatedBy" => "CREATED BY",
         "Size" => "SIZE",
@@ -103,7 +104,7 @@ pub fn image_rows(
             "Repository" => repo,
             "Tag" => tag,
             "Digest" => "<none>",
-            "CreatedSince" => since(image.created, now),
+            "CreatedSince" => since(created, now),
             "CreatedAt" => go_time_string(&created.with_timezone(&Local).to_rfc3339()),
             "Size" => size.as_str(),
             "Containers" => "N/A",
@@ -231,7 +232,7 @@ mod tests {
         let out = write_list(
             &history_format(None, false),
             &[history_row(&item, true, true, now)],
-            &history_header(),
+            &history_header(true),
         )
         .unwrap();
         let line = out.lines().nth(1).unwrap();
@@ -243,7 +244,7 @@ mod tests {
         let raw = write_list(
             "{{.ID}} {{.Size}} {{.CreatedSince}}",
             &[history_row(&item, false, false, now)],
-            &history_header(),
+            &history_header(true),
         )
         .unwrap();
         assert_eq!(

@@ -80,7 +80,8 @@ impl HistoryArgs {
             .map(|item| history_row(item, !self.no_trunc, self.human, now))
             .collect();
         let format = history_format(self.format.as_deref(), self.quiet);
-        let out = write_list(&format, &rows, &history_header()).map_err(|e| Failure::new(1, e))?;
+        let out = write_list(&format, &rows, &history_header(self.human))
+            .map_err(|e| Failure::new(1, e))?;
         io.stdout.write_all(out.as_bytes())?;
         Ok(())
     }
