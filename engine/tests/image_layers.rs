@@ -134,6 +134,59 @@ fn a_docker_save_archive_with_whiteouts_loads_into_overlay_form() {
     );
 }
 
+/// Mounts the layers as overlayfs in a private mount namespace of this
+/// test's thread (gone when it ends) and checks what a container sees.
+#[test]
+fn overlayfs_sees_the_whiteouts_and_the_opaque_directory() {
+    use nix::mount::{MsFlags, mount};
+    if !is_root() {
+        eprintln!("skipped: mounting overlayfs needs root");
+        return;
+    }
+    let root = Root::new();
+    let (base, top) = layers();
+    let (archive, _) = legacy_archive(&base, &top);
+    assert_eq!(root.berth(&["load"], &archive).0, 0);
+    let dirs = root.ok(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{.GraphDriver.Data.UpperDir}}:{{.GraphDriver.Data.LowerDir}}",
+        "hand/made:1",
+    ]);
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).unwrap();
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .unwrap();
+    let merged = root.dir.path().join("merged");
+    std::fs::create_dir(&merged).unwrap();
+    let options = format!("lowerdir={}", dirs.trim());
+    mount(
+        Some("overlay"),
+        &merged,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(options.as_str()),
+    )
+    .unwrap();
+    let names = |dir: &str| {
+        let mut n: Vec<String> = std::fs::read_dir(merged.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names("etc"), ["keep", "new-link"]);
+    assert_eq!(names("var/cache"), ["new"]);
+    nix::mount::umount(&merged).unwrap();
+}
+
 #[test]
 fn an_oci_layout_archive_without_manifest_json_loads() {
     let root = Root::new();
