@@ -334,3 +334,46 @@ fn hostile_tarballs_are_refused_and_leave_nothing_outside() {
             .is_none()
     );
 }
+
+#[test]
+fn a_tarball_cannot_set_overlay_xattrs_itself() {
+    if !is_root() {
+        eprintln!("skipped: trusted xattrs need root");
+        return;
+    }
+    let root = Root::new();
+    let mut builder = tar::Builder::new(Vec::new());
+    builder
+        .append_pax_extensions([
+            ("SCHILY.xattr.trusted.overlay.opaque", &b"y"[..]),
+            ("SCHILY.xattr.user.note", &b"kept"[..]),
+        ])
+        .unwrap();
+    let mut header = tar::Header::new_ustar();
+    header.set_entry_type(tar::EntryType::Directory);
+    header.set_mode(0o755);
+    header.set_size(0);
+    builder
+        .append_data(&mut header, "dir/", std::io::empty())
+        .unwrap();
+    let tarball = builder.into_inner().unwrap();
+    root.ok(&[
+        "image",
+        "import",
+        &write(root.dir.path(), "x.tar", &tarball),
+        "x",
+    ]);
+    let upper = root.ok(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{.GraphDriver.Data.UpperDir}}",
+        "x",
+    ]);
+    let dir = Path::new(upper.trim()).join("dir");
+    assert_eq!(xattr::get(&dir, "trusted.overlay.opaque").unwrap(), None);
+    assert_eq!(
+        xattr::get(&dir, "user.note").unwrap().as_deref(),
+        Some(&b"kept"[..])
+    );
+}

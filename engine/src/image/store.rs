@@ -38,7 +38,7 @@ pub struct Store {
 /// A held store lock; released when dropped.
 #[derive(Debug)]
 pub struct Lock {
-    _file: File,
+    file: File,
 }
 
 /// What a garbage collection removed.
@@ -83,7 +83,7 @@ impl Store {
     /// processes; then clears what crashed changes left in `tmp/`.
     pub fn lock(&self) -> Result<Lock> {
         let lock = self.lock_file()?;
-        lock._file
+        lock.file
             .lock()
             .map_err(ImageError::io("lock", self.dir.join("lock")))?;
         let tmp = self.tmp_dir();
@@ -100,7 +100,7 @@ impl Store {
     /// Takes the lock to read the store consistently.
     pub fn lock_shared(&self) -> Result<Lock> {
         let lock = self.lock_file()?;
-        lock._file
+        lock.file
             .lock_shared()
             .map_err(ImageError::io("lock", self.dir.join("lock")))?;
         Ok(lock)
@@ -114,7 +114,7 @@ impl Store {
             .write(true)
             .open(&path)
             .map_err(ImageError::io("open", &path))?;
-        Ok(Lock { _file: file })
+        Ok(Lock { file })
     }
 
     /// Reads the catalogue.

@@ -21,6 +21,9 @@ use super::layer_path::{Action, EntryType, plan};
 const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 /// PAX records that carry extended attributes.
 const PAX_XATTR_PREFIX: &str = "SCHILY.xattr.";
+/// Attributes overlayfs acts on (opaque, redirect, metacopy…): only the
+/// whiteout conversion may set them, never a tarball.
+const OVERLAY_XATTR_PREFIX: &str = "trusted.overlay.";
 
 /// Unpacks the layer tar `reader` into `root` (an existing, empty
 /// directory) and returns the layer's size as Docker counts it: the
@@ -276,6 +279,7 @@ fn apply_xattrs<R: Read>(entry: &mut tar::Entry<'_, R>, path: &Path) -> Result<(
             .key()
             .ok()
             .and_then(|k| k.strip_prefix(PAX_XATTR_PREFIX))
+            .filter(|name| !name.starts_with(OVERLAY_XATTR_PREFIX))
         else {
             continue;
         };

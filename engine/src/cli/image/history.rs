@@ -56,10 +56,8 @@ impl HistoryArgs {
     pub fn run(self, path: &str, root: &Path, io: &mut Io<'_>) -> Result<(), Failure> {
         check_arity(path, &usage(path), Arity::Exact(1), self.image.len())?;
         let store = open_store(root)?;
-        let state = {
-            let _lock = store.lock_shared().map_err(|e| daemon(&e))?;
-            store.state().map_err(|e| daemon(&e))?
-        };
+        let _lock = store.lock_shared().map_err(|e| daemon(&e))?;
+        let state = store.state().map_err(|e| daemon(&e))?;
         let id = state.resolve(&self.image[0]).map_err(|e| daemon(&e))?;
         let (config, _) = store.config(&id).map_err(|e| daemon(&e))?;
         let mut chain = Vec::new();

@@ -39,10 +39,8 @@ impl InspectArgs {
         let format = InspectFormat::parse(self.format.as_deref())
             .map_err(|e| Failure::new(TEMPLATE_ERROR_CODE, e))?;
         let store = open_store(root)?;
-        let state = {
-            let _lock = store.lock_shared().map_err(|e| super::daemon(&e))?;
-            store.state().map_err(|e| super::daemon(&e))?
-        };
+        let _lock = store.lock_shared().map_err(|e| super::daemon(&e))?;
+        let state = store.state().map_err(|e| super::daemon(&e))?;
         let mut inspector = Inspector::new(format, add_go_aliases);
         for name in &self.images {
             match state.resolve(name).and_then(|id| view(&store, &state, &id)) {

@@ -54,10 +54,8 @@ impl LsArgs {
     pub fn run(self, path: &str, root: &Path, io: &mut Io<'_>) -> Result<(), Failure> {
         at_most(path, &usage(path), 1, self.reference.len())?;
         let store = open_store(root)?;
-        let state = {
-            let _lock = store.lock_shared().map_err(|e| daemon(&e))?;
-            store.state().map_err(|e| daemon(&e))?
-        };
+        let _lock = store.lock_shared().map_err(|e| daemon(&e))?;
+        let state = store.state().map_err(|e| daemon(&e))?;
         let mut filters = self.filter.clone();
         filters.extend(self.reference.iter().map(|r| format!("reference={r}")));
         let created_of = |name: &str| {
