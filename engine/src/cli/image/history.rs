@@ -6,7 +6,7 @@ use chrono::Utc;
 use clap::Args;
 
 use super::format::{history_format, history_header, history_row};
-use super::{daemon, open_store};
+use super::{Opened, daemon, open_locked};
 use crate::cli::Io;
 use crate::cli::exit::Failure;
 use crate::cli::usage::{Arity, check_arity};
@@ -55,9 +55,11 @@ impl HistoryArgs {
     /// Prints the image's history, newest step first.
     pub fn run(self, path: &str, root: &Path, io: &mut Io<'_>) -> Result<(), Failure> {
         check_arity(path, &usage(path), Arity::Exact(1), self.image.len())?;
-        let store = open_store(root)?;
-        let _lock = store.lock_shared().map_err(|e| daemon(&e))?;
-        let state = store.state().map_err(|e| daemon(&e))?;
+        let Opened {
+            store,
+            lock: _lock,
+            state,
+        } = open_locked(root, false)?;
         let id = state.resolve(&self.image[0]).map_err(|e| daemon(&e))?;
         let (config, _) = store.config(&id).map_err(|e| daemon(&e))?;
         let mut chain = Vec::new();

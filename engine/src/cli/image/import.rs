@@ -5,7 +5,7 @@ use std::path::Path;
 
 use clap::Args;
 
-use super::{daemon, open_store};
+use super::{Opened, daemon, open_locked};
 use crate::cli::Io;
 use crate::cli::exit::Failure;
 use crate::image::import::{ImportOptions, import};
@@ -62,9 +62,11 @@ impl ImportArgs {
             changes: self.change,
             reference,
         };
-        let store = open_store(root)?;
-        let lock = store.lock().map_err(|e| daemon(&e))?;
-        let mut state = store.state().map_err(|e| daemon(&e))?;
+        let Opened {
+            store,
+            lock,
+            mut state,
+        } = open_locked(root, true)?;
         let id = if source == "-" {
             import(&store, &mut state, &mut *io.stdin, &options, &lock)
         } else {

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use clap::Args;
 
-use super::{daemon_message, open_store};
+use super::{Opened, daemon_message, open_locked};
 use crate::cli::Io;
 use crate::cli::exit::Failure;
 use crate::cli::usage::{Arity, check_arity};
@@ -38,9 +38,11 @@ impl InspectArgs {
         check_arity(PATH, USAGE, Arity::AtLeast(1), self.images.len())?;
         let format = InspectFormat::parse(self.format.as_deref())
             .map_err(|e| Failure::new(TEMPLATE_ERROR_CODE, e))?;
-        let store = open_store(root)?;
-        let _lock = store.lock_shared().map_err(|e| super::daemon(&e))?;
-        let state = store.state().map_err(|e| super::daemon(&e))?;
+        let Opened {
+            store,
+            lock: _lock,
+            state,
+        } = open_locked(root, false)?;
         let mut inspector = Inspector::new(format, add_go_aliases);
         for name in &self.images {
             match state.resolve(name).and_then(|id| view(&store, &state, &id)) {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use clap::Args;
 
-use super::{daemon, open_store};
+use super::{Opened, daemon, open_locked};
 use crate::cli::Io;
 use crate::cli::exit::Failure;
 use crate::cli::usage::{Arity, check_arity};
@@ -37,9 +37,11 @@ impl LoadArgs {
     /// Loads the archive and prints what it loaded.
     pub fn run(self, path: &str, root: &Path, io: &mut Io<'_>) -> Result<(), Failure> {
         check_arity(path, &usage(path), Arity::None, self.extra.len())?;
-        let store = open_store(root)?;
-        let lock = store.lock().map_err(|e| daemon(&e))?;
-        let mut state = store.state().map_err(|e| daemon(&e))?;
+        let Opened {
+            store,
+            lock,
+            mut state,
+        } = open_locked(root, true)?;
         let lines = match &self.input {
             Some(input) => {
                 let file =

@@ -6,7 +6,7 @@ use chrono::Utc;
 use clap::Args;
 
 use super::format::{image_rows, images_format, images_header};
-use super::{at_most, daemon, open_store};
+use super::{Opened, at_most, daemon, open_locked};
 use crate::cli::Io;
 use crate::cli::exit::Failure;
 use crate::cli::opts::parse_filter;
@@ -53,9 +53,11 @@ impl LsArgs {
     /// Lists the images.
     pub fn run(self, path: &str, root: &Path, io: &mut Io<'_>) -> Result<(), Failure> {
         at_most(path, &usage(path), 1, self.reference.len())?;
-        let store = open_store(root)?;
-        let _lock = store.lock_shared().map_err(|e| daemon(&e))?;
-        let state = store.state().map_err(|e| daemon(&e))?;
+        let Opened {
+            store,
+            lock: _lock,
+            state,
+        } = open_locked(root, false)?;
         let mut filters = self.filter.clone();
         filters.extend(self.reference.iter().map(|r| format!("reference={r}")));
         let created_of = |name: &str| {

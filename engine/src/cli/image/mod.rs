@@ -20,7 +20,8 @@ use clap::{Args, CommandFactory, Subcommand};
 
 use super::exit::Failure;
 use super::{Cli, Io};
-use crate::image::{ImageError, ImageUsers, NoContainers, Store};
+use crate::image::store::Lock;
+use crate::image::{ImageError, ImageUsers, NoContainers, State, Store};
 
 /// The `image` usage line.
 const USAGE: &str = "berth image COMMAND";
@@ -140,6 +141,27 @@ pub fn run_shortcut(command: ShortcutCommand, root: &Path, io: &mut Io<'_>) -> R
 /// Opens the store under `root`.
 fn open_store(root: &Path) -> Result<Store, Failure> {
     Store::open(root).map_err(|e| daemon(&e))
+}
+
+/// The store under `root` with its lock held (exclusive to change it,
+/// shared to read it) and its catalogue.
+struct Opened {
+    store: Store,
+    lock: Lock,
+    state: State,
+}
+
+/// Opens and locks the store under `root` and reads its catalogue.
+fn open_locked(root: &Path, exclusive: bool) -> Result<Opened, Failure> {
+    let store = open_store(root)?;
+    let lock = if exclusive {
+        store.lock()
+    } else {
+        store.lock_shared()
+    }
+    .map_err(|e| daemon(&e))?;
+    let state = store.state().map_err(|e| daemon(&e))?;
+    Ok(Opened { store, lock, state })
 }
 
 /// What uses images: the container store plugs in here; until it exists,

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use clap::Args;
 
-use super::{daemon, open_store};
+use super::{Opened, daemon, open_locked};
 use crate::cli::Io;
 use crate::cli::exit::Failure;
 use crate::cli::usage::{Arity, check_arity};
@@ -34,9 +34,11 @@ impl SaveArgs {
     /// Writes the archive.
     pub fn run(self, path: &str, root: &Path, io: &mut Io<'_>) -> Result<(), Failure> {
         check_arity(path, &usage(path), Arity::AtLeast(1), self.images.len())?;
-        let store = open_store(root)?;
-        let _lock = store.lock_shared().map_err(|e| daemon(&e))?;
-        let state = store.state().map_err(|e| daemon(&e))?;
+        let Opened {
+            store,
+            lock: _lock,
+            state,
+        } = open_locked(root, false)?;
         let chosen = save_selection(&state, &self.images).map_err(|e| daemon(&e))?;
         match &self.output {
             Some(file) => {

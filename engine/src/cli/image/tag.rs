@@ -5,7 +5,7 @@ use std::path::Path;
 use chrono::Utc;
 use clap::Args;
 
-use super::{daemon, open_store};
+use super::{Opened, daemon, open_locked};
 use crate::cli::Io;
 use crate::cli::exit::Failure;
 use crate::cli::usage::{Arity, check_arity};
@@ -44,9 +44,11 @@ impl TagArgs {
         if target.digest.is_some() {
             return Err(Failure::new(1, ReferenceError::TagWithDigest.to_string()));
         }
-        let store = open_store(root)?;
-        let lock = store.lock().map_err(|e| daemon(&e))?;
-        let mut state = store.state().map_err(|e| daemon(&e))?;
+        let Opened {
+            store,
+            lock,
+            mut state,
+        } = open_locked(root, true)?;
         let id = state.resolve(&self.images[0]).map_err(|e| daemon(&e))?;
         state.tag(target.with_default_tag(), id, &go_rfc3339_nano(&Utc::now()));
         store.save_state(&state, &lock).map_err(|e| daemon(&e))
