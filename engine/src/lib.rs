@@ -7,5 +7,6 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod container;
 pub mod format;
 pub mod image;

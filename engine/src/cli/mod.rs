@@ -1,6 +1,7 @@
 //! The `berth` command line: arguments (clap), docker's usage errors and
 //! exit codes, and dispatch to the commands.
 
+pub mod container;
 pub mod exit;
 pub mod image;
 pub mod network;
@@ -47,6 +48,25 @@ pub struct Cli {
         help_heading = "Global Options"
     )]
     pub root: PathBuf,
+    /// berth's runtime state directory (bundles, shim sockets)
+    #[arg(
+        long,
+        env = "BERTH_RUNROOT",
+        default_value = crate::container::DEFAULT_RUNROOT,
+        global = true,
+        value_name = "string",
+        help_heading = "Global Options"
+    )]
+    pub runroot: PathBuf,
+    /// OCI runtime: crun, runc or a path (default: crun where it works, else runc)
+    #[arg(
+        long,
+        env = "BERTH_RUNTIME",
+        global = true,
+        value_name = "string",
+        help_heading = "Global Options"
+    )]
+    pub runtime: Option<String>,
     /// The command.
     #[command(subcommand)]
     pub command: Option<TopCommand>,
@@ -55,6 +75,14 @@ pub struct Cli {
 /// `berth`'s commands.
 #[derive(Debug, Subcommand)]
 pub enum TopCommand {
+    /// Manage containers
+    Container(Box<container::ContainerArgs>),
+    /// Container commands at the top level (`run`, `ps`, `logs`, …).
+    #[command(flatten)]
+    ContainerShortcut(Box<container::ContainerCommand>),
+    /// The per-container shim (berth runs it itself).
+    #[command(hide = true)]
+    Shim(container::ShimArgs),
     /// Manage images
     Image(Box<image::ImageArgs>),
     /// Manage networks
@@ -124,7 +152,18 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> i32 {
     code
 }
 
+/// The global options the container commands use.
+fn globals(cli: &Cli) -> container::Globals {
+    container::Globals {
+        root: cli.root.clone(),
+        runroot: cli.runroot.clone(),
+        runtime: cli.runtime.clone(),
+        netd_host: cli.netd_host.clone(),
+    }
+}
+
 fn dispatch(cli: Cli, io: &mut Io<'_>) -> Result<(), Failure> {
+    let g = globals(&cli);
     match cli.command {
         None => {
             let help = Cli::command().render_help().to_string();
@@ -141,6 +180,9 @@ fn dispatch(cli: Cli, io: &mut Io<'_>) -> Result<(), Failure> {
         Some(TopCommand::Image(args)) => image::run(*args, &cli.root, io),
         Some(TopCommand::ImageShortcut(command)) => image::run_shortcut(*command, &cli.root, io),
         Some(TopCommand::Network(args)) => network::run(*args, &cli.netd_host, io),
+        Some(TopCommand::Container(args)) => container::run(args.command, &g, io),
+        Some(TopCommand::ContainerShortcut(cmd)) => container::run(*cmd, &g, io),
+        Some(TopCommand::Shim(args)) => container::shim(&args, &g),
     }
 }
 

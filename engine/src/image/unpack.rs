@@ -69,7 +69,7 @@ pub fn unpack_layer(reader: impl Read, root: &Path) -> Result<u64> {
                 let mut file = OpenOptions::new()
                     .write(true)
                     .create_new(true)
-                    .custom_flags(nix::libc::O_NOFOLLOW)
+                    .custom_flags(libc::O_NOFOLLOW)
                     .open(&path)
                     .map_err(ImageError::io("create", &path))?;
                 size += io::copy(&mut entry, &mut file).map_err(ImageError::io("write", &path))?;
@@ -285,11 +285,7 @@ fn apply_xattrs<R: Read>(entry: &mut tar::Entry<'_, R>, path: &Path) -> Result<(
         };
         match xattr::set(path, name, extension.value_bytes()) {
             Ok(()) => {}
-            Err(e)
-                if matches!(
-                    e.raw_os_error(),
-                    Some(nix::libc::EPERM | nix::libc::ENOTSUP)
-                ) => {}
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM | libc::ENOTSUP)) => {}
             Err(e) => return Err(ImageError::io("set xattr on", path)(e)),
         }
     }

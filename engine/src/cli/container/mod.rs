@@ -1,0 +1,150 @@
+//! The container commands: `berth run|create|start|ps|logs|stop|kill|rm|
+//! restart|pause|unpause|wait|rename|inspect|port|exec` (and the same under
+//! `berth container …`), and the hidden `berth shim` the engine re-executes
+//! for each running container.
+
+pub mod exec;
+pub mod lifecycle;
+pub mod logs;
+pub mod ps;
+pub mod run;
+pub mod show;
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::Io;
+use super::exit::Failure;
+use crate::container::Engine;
+
+/// The global options the container commands use.
+#[derive(Debug, Clone)]
+pub struct Globals {
+    /// `--root`.
+    pub root: PathBuf,
+    /// `--runroot`.
+    pub runroot: PathBuf,
+    /// `--runtime`.
+    pub runtime: Option<String>,
+    /// `--netd-host`.
+    pub netd_host: String,
+}
+
+impl Globals {
+    /// Opens the container engine (exit 125 when it cannot).
+    pub fn engine(&self) -> Result<Engine, Failure> {
+        let runtime = crate::container::runc::choose(self.runtime.as_deref())
+            .map_err(|e| Failure::new(125, format!("berth: {e}")))?;
+        Engine::open(
+            self.root.clone(),
+            self.runroot.clone(),
+            runtime,
+            self.netd_host.clone(),
+        )
+        .map_err(|e| Failure::new(125, format!("berth: {e}")))
+    }
+}
+
+/// The container commands, at the top level and under `container`.
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    /// Create and run a new container from an image
+    #[command(disable_help_flag = true)]
+    Run(Box<run::RunArgs>),
+    /// Create a new container
+    #[command(disable_help_flag = true)]
+    Create(Box<run::CreateArgs>),
+    /// Start one or more stopped containers
+    Start(lifecycle::StartArgs),
+    /// List containers
+    #[command(visible_alias = "ls", visible_alias = "list")]
+    Ps(ps::PsArgs),
+    /// Fetch the logs of a container
+    Logs(logs::LogsArgs),
+    /// Stop one or more running containers
+    Stop(lifecycle::StopArgs),
+    /// Kill one or more running containers
+    Kill(lifecycle::KillArgs),
+    /// Remove one or more containers
+    #[command(visible_alias = "remove")]
+    Rm(lifecycle::RmArgs),
+    /// Restart one or more containers
+    Restart(lifecycle::StopArgs),
+    /// Pause all processes within one or more containers
+    Pause(lifecycle::NamesArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(lifecycle::NamesArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(lifecycle::NamesArgs),
+    /// Rename a container
+    Rename(lifecycle::RenameArgs),
+    /// Display detailed information on one or more containers
+    Inspect(show::InspectArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(show::PortArgs),
+    /// Execute a command in a running container
+    Exec(exec::ExecArgs),
+    /// Remove all stopped containers
+    Prune(lifecycle::PruneArgs),
+}
+
+/// `berth container`.
+#[derive(Debug, Args)]
+pub struct ContainerArgs {
+    /// The command.
+    #[command(subcommand)]
+    pub command: ContainerCommand,
+}
+
+/// The hidden `berth shim ID`.
+#[derive(Debug, Args)]
+pub struct ShimArgs {
+    /// Wait for an attached command before starting the process
+    #[arg(long)]
+    pub wait_attach: bool,
+    /// The container
+    pub id: String,
+}
+
+/// Runs one container command.
+pub fn run(cmd: ContainerCommand, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
+    match cmd {
+        ContainerCommand::Run(a) => run::run(&a, g, io),
+        ContainerCommand::Create(a) => run::create_only(&a, g, io),
+        ContainerCommand::Start(a) => lifecycle::start(&a, g, io),
+        ContainerCommand::Ps(a) => ps::run(&a, g, io),
+        ContainerCommand::Logs(a) => logs::run(&a, g, io),
+        ContainerCommand::Stop(a) => lifecycle::stop(&a, g, io, false),
+        ContainerCommand::Restart(a) => lifecycle::stop(&a, g, io, true),
+        ContainerCommand::Kill(a) => lifecycle::kill(&a, g, io),
+        ContainerCommand::Rm(a) => lifecycle::rm(&a, g, io),
+        ContainerCommand::Pause(a) => lifecycle::pause(&a, g, io, true),
+        ContainerCommand::Unpause(a) => lifecycle::pause(&a, g, io, false),
+        ContainerCommand::Wait(a) => lifecycle::wait(&a, g, io),
+        ContainerCommand::Rename(a) => lifecycle::rename(&a, g),
+        ContainerCommand::Inspect(a) => show::inspect(&a, g, io),
+        ContainerCommand::Port(a) => show::port(&a, g, io),
+        ContainerCommand::Exec(a) => exec::run(&a, g),
+        ContainerCommand::Prune(a) => lifecycle::prune(&a, g, io),
+    }
+}
+
+/// Runs the shim (never returns to the command line's dispatcher).
+pub fn shim(a: &ShimArgs, g: &Globals) -> Result<(), Failure> {
+    let runtime = crate::container::runc::choose(g.runtime.as_deref())
+        .map_err(|e| Failure::new(125, e.to_string()))?;
+    let code = crate::container::shim::run(&crate::container::shim::ShimConfig {
+        root: g.root.clone(),
+        runroot: g.runroot.clone(),
+        runtime,
+        netd_host: g.netd_host.clone(),
+        id: a.id.clone(),
+        wait_attach: a.wait_attach,
+    });
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(Failure::new(code, String::new()))
+    }
+}

@@ -1,0 +1,478 @@
+//! `berth run` and `berth create`: the options Docker's `run` takes, the
+//! container record they make, and a foreground run attached to the
+//! container's shim.
+
+use std::io::Read;
+use std::os::unix::net::UnixStream;
+
+use clap::Args;
+
+use super::Globals;
+use crate::cli::Io;
+use crate::cli::exit::Failure;
+use crate::container::attach::{self, Kind};
+use crate::container::create::{CreateOptions, Identity, plan, random_name};
+use crate::container::record::{Container, RestartPolicy};
+use crate::container::{ContainerError, Engine};
+
+/// The options of `run` and `create`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CreateArgs {
+    /// Print usage (`-h` is `--hostname`, as in Docker)
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Assign a name to the container
+    #[arg(long, value_name = "string")]
+    pub name: Option<String>,
+    /// Set environment variables
+    #[arg(short = 'e', long = "env", value_name = "list")]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file", value_name = "list")]
+    pub env_file: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long = "workdir", value_name = "string")]
+    pub workdir: Option<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short = 'u', long = "user", value_name = "string")]
+    pub user: Option<String>,
+    /// Overwrite the default ENTRYPOINT of the image
+    #[arg(long, value_name = "string")]
+    pub entrypoint: Option<String>,
+    /// Container host name
+    #[arg(short = 'h', long = "hostname", value_name = "string")]
+    pub hostname: Option<String>,
+    /// Keep STDIN open even if not attached
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Bind mount a volume
+    #[arg(short = 'v', long = "volume", value_name = "list")]
+    pub volume: Vec<String>,
+    /// Attach a filesystem mount to the container
+    #[arg(long = "mount", value_name = "mount")]
+    pub mount: Vec<String>,
+    /// Mount a tmpfs directory
+    #[arg(long = "tmpfs", value_name = "list")]
+    pub tmpfs: Vec<String>,
+    /// Publish a container's port(s) to the host
+    #[arg(short = 'p', long = "publish", value_name = "list")]
+    pub publish: Vec<String>,
+    /// Publish all exposed ports to random ports
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Expose a port or a range of ports
+    #[arg(long, value_name = "list")]
+    pub expose: Vec<String>,
+    /// Connect a container to a network
+    #[arg(long = "network", alias = "net", value_name = "network")]
+    pub network: Vec<String>,
+    /// Add network-scoped alias for the container
+    #[arg(long = "network-alias", alias = "net-alias", value_name = "list")]
+    pub network_alias: Vec<String>,
+    /// IPv4 address (e.g., 172.30.100.104)
+    #[arg(long, value_name = "string")]
+    pub ip: Option<String>,
+    /// IPv6 address (e.g., 2001:db8::33)
+    #[arg(long, value_name = "string")]
+    pub ip6: Option<String>,
+    /// Container MAC address (e.g., 92:d0:c6:0a:29:33)
+    #[arg(long = "mac-address", value_name = "string")]
+    pub mac_address: Option<String>,
+    /// Set custom DNS servers
+    #[arg(long, value_name = "list")]
+    pub dns: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long = "dns-search", value_name = "list")]
+    pub dns_search: Vec<String>,
+    /// Set DNS options
+    #[arg(long = "dns-option", alias = "dns-opt", value_name = "list")]
+    pub dns_option: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long = "add-host", value_name = "list")]
+    pub add_host: Vec<String>,
+    /// Memory limit
+    #[arg(short = 'm', long, value_name = "bytes")]
+    pub memory: Option<String>,
+    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap
+    #[arg(long = "memory-swap", value_name = "bytes", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Number of CPUs
+    #[arg(long, value_name = "decimal")]
+    pub cpus: Option<String>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long = "cpu-shares", value_name = "int")]
+    pub cpu_shares: Option<i64>,
+    /// Tune container pids limit (set -1 for unlimited)
+    #[arg(long = "pids-limit", value_name = "int", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Restart policy to apply when a container exits
+    #[arg(long, value_name = "string", default_value = "no")]
+    pub restart: String,
+    /// Automatically remove the container and its associated anonymous volumes when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Run an init inside the container that forwards signals and reaps processes
+    #[arg(long)]
+    pub init: bool,
+    /// Mount the container's root filesystem as read only
+    #[arg(long = "read-only")]
+    pub read_only: bool,
+    /// Add Linux capabilities
+    #[arg(long = "cap-add", value_name = "list")]
+    pub cap_add: Vec<String>,
+    /// Drop Linux capabilities
+    #[arg(long = "cap-drop", value_name = "list")]
+    pub cap_drop: Vec<String>,
+    /// Give extended privileges to this container
+    #[arg(long)]
+    pub privileged: bool,
+    /// Security Options
+    #[arg(long = "security-opt", value_name = "list")]
+    pub security_opt: Vec<String>,
+    /// Set meta data on a container
+    #[arg(short = 'l', long = "label", value_name = "list")]
+    pub label: Vec<String>,
+    /// Signal to stop the container
+    #[arg(long = "stop-signal", value_name = "string")]
+    pub stop_signal: Option<String>,
+    /// Timeout (in seconds) to stop a container
+    #[arg(long = "stop-timeout", value_name = "int")]
+    pub stop_timeout: Option<i64>,
+    /// The image, then the command and its arguments
+    #[arg(
+        value_name = "IMAGE",
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        required = true
+    )]
+    pub image_and_command: Vec<String>,
+}
+
+/// `berth run`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RunArgs {
+    /// Run container in background and print container ID
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// The options shared with `create`.
+    #[command(flatten)]
+    pub create: CreateArgs,
+}
+
+fn engine_err(e: &ContainerError) -> Failure {
+    let text = e.to_string();
+    if text.starts_with("Error response from daemon") {
+        Failure::new(1, text)
+    } else {
+        Failure::new(1, format!("Error response from daemon: {text}"))
+    }
+}
+
+/// `-e KEY` takes KEY from berth's own environment, as Docker does.
+fn env_entry(e: &str) -> Option<String> {
+    if e.contains('=') {
+        Some(e.to_owned())
+    } else {
+        std::env::var(e).ok().map(|v| format!("{e}={v}"))
+    }
+}
+
+/// The options as the engine takes them (125 for bad values, as Docker).
+pub fn create_options(a: &CreateArgs, attach: bool) -> Result<CreateOptions, Failure> {
+    let bad = |m: String| Failure::new(125, format!("berth: {m}.\nSee 'berth run --help'."));
+    let mut env: Vec<String> = Vec::new();
+    for file in &a.env_file {
+        let text = std::fs::read_to_string(file).map_err(|e| bad(format!("open {file}: {e}")))?;
+        for line in text.lines() {
+            let line = line.trim_start();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            env.extend(env_entry(line));
+        }
+    }
+    env.extend(a.env.iter().filter_map(|e| env_entry(e)));
+    let mut labels = std::collections::BTreeMap::new();
+    for l in &a.label {
+        let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+        labels.insert(k.to_owned(), v.to_owned());
+    }
+    let restart = parse_restart(&a.restart).map_err(bad)?;
+    if a.rm && restart.name != "no" && !restart.name.is_empty() {
+        return Err(bad("Conflicting options: --restart and --rm".into()));
+    }
+    let (image, cmd) = a
+        .image_and_command
+        .split_first()
+        .map(|(i, c)| (i.clone(), c.to_vec()))
+        .unwrap_or_default();
+    Ok(CreateOptions {
+        name: a.name.clone().unwrap_or_default(),
+        image,
+        cmd,
+        entrypoint: a.entrypoint.clone(),
+        env,
+        workdir: a.workdir.clone().unwrap_or_default(),
+        user: a.user.clone().unwrap_or_default(),
+        hostname: a.hostname.clone().unwrap_or_default(),
+        tty: a.tty,
+        interactive: a.interactive,
+        attach,
+        networks: a.network.clone(),
+        aliases: a.network_alias.clone(),
+        ip: a.ip.clone().unwrap_or_default(),
+        ip6: a.ip6.clone().unwrap_or_default(),
+        mac: a.mac_address.clone().unwrap_or_default(),
+        publish: a.publish.clone(),
+        publish_all: a.publish_all,
+        expose: a.expose.clone(),
+        dns: a.dns.clone(),
+        dns_search: a.dns_search.clone(),
+        dns_options: a.dns_option.clone(),
+        add_hosts: a.add_host.clone(),
+        restart,
+        auto_remove: a.rm,
+        labels,
+        stop_signal: a.stop_signal.clone(),
+        stop_timeout: a.stop_timeout,
+        read_only: a.read_only,
+        privileged: a.privileged,
+        cap_add: a.cap_add.clone(),
+        cap_drop: a.cap_drop.clone(),
+        security_opt: a.security_opt.clone(),
+        binds: a.volume.clone(),
+        mounts: Vec::new(),
+        init: a.init,
+        memory: 0,
+        memory_swap: 0,
+        nano_cpus: 0,
+        cpu_shares: a.cpu_shares.unwrap_or(0),
+        pids_limit: a.pids_limit.unwrap_or(0),
+    })
+}
+
+/// `--restart`: `no`, `always`, `unless-stopped`, `on-failure[:N]`.
+pub fn parse_restart(text: &str) -> Result<RestartPolicy, String> {
+    let (name, count) = match text.split_once(':') {
+        Some((n, c)) => (n, Some(c)),
+        None => (text, None),
+    };
+    match (name, count) {
+        ("" | "no" | "always" | "unless-stopped", None) => Ok(RestartPolicy {
+            name: if name.is_empty() {
+                "no".into()
+            } else {
+                name.into()
+            },
+            maximum_retry_count: 0,
+        }),
+        ("on-failure", None) => Ok(RestartPolicy {
+            name: name.into(),
+            maximum_retry_count: 0,
+        }),
+        ("on-failure", Some(c)) => match c.parse::<i64>() {
+            Ok(n) if n >= 0 => Ok(RestartPolicy {
+                name: name.into(),
+                maximum_retry_count: n,
+            }),
+            _ => Err(format!(
+                "invalid restart policy format: maximum retry count must be an integer: {c}"
+            )),
+        },
+        ("always" | "unless-stopped" | "no", Some(_)) => Err(format!(
+            "invalid restart policy format: maximum retry count can only be used with 'on-failure': {text}"
+        )),
+        _ => Err(format!(
+            "invalid restart policy format: unknown policy '{name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
+        )),
+    }
+}
+
+/// Makes the container: resolves the image, plans the record, stores it.
+pub fn create(engine: &Engine, g: &Globals, opts: &CreateOptions) -> Result<Container, Failure> {
+    let store = crate::image::Store::open(&g.root).map_err(|e| Failure::new(125, e.to_string()))?;
+    let state = store
+        .state()
+        .map_err(|e| Failure::new(125, e.to_string()))?;
+    let reference = crate::image::Reference::parse(&opts.image)
+        .map_err(|e| Failure::new(125, format!("berth: {e}.\nSee 'berth run --help'.")))?;
+    let image_id = state.resolve(&opts.image).map_err(|_| {
+        Failure::new(
+            125,
+            format!(
+                "Unable to find image '{reference}' locally\nberth: Error response from daemon: No such image: {reference}.\nSee 'berth run --help'."
+            ),
+        )
+    })?;
+    let (config, _) = store
+        .config(&image_id)
+        .map_err(|e| Failure::new(125, e.to_string()))?;
+    let lower = crate::image::lower_dirs(&store, &image_id)
+        .map_err(|e| Failure::new(125, e.to_string()))?;
+    let id = netd::controller::new_id();
+    let name = if opts.name.is_empty() {
+        random_name(&hex_bytes(&id))
+    } else {
+        opts.name.clone()
+    };
+    let log_path = engine.containers.dir_of(&id).join(format!("{id}-json.log"));
+    let created = crate::container::logs::now();
+    let c = plan(
+        opts,
+        &format!("sha256:{}", image_id.hex()),
+        &config,
+        Identity {
+            id: &id,
+            name: &name,
+            created: &created,
+            log_path: &log_path.display().to_string(),
+            lower_dirs: lower.iter().map(|p| p.display().to_string()).collect(),
+        },
+    )
+    .map_err(|e| Failure::new(125, format!("berth: {}", engine_err(&e).message)))?;
+    engine
+        .containers
+        .create(&c)
+        .map_err(|e| Failure::new(125, format!("berth: {}", engine_err(&e).message)))?;
+    Ok(c)
+}
+
+fn hex_bytes(id: &str) -> Vec<u8> {
+    (0..id.len() / 2)
+        .filter_map(|i| u8::from_str_radix(id.get(i * 2..i * 2 + 2)?, 16).ok())
+        .collect()
+}
+
+/// Runs `berth run`.
+pub fn run(args: &RunArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
+    let engine = g.engine()?;
+    let opts = create_options(&args.create, !args.detach)?;
+    let c = create(&engine, g, &opts)?;
+    if args.detach {
+        engine.start(&c, false).map_err(start_failure)?;
+        writeln!(io.stdout, "{}", c.id)?;
+        return Ok(());
+    }
+    let stream = engine
+        .start(&c, true)
+        .map_err(start_failure)?
+        .ok_or_else(|| Failure::new(125, "berth: the container was already running"))?;
+    let code = attached(stream, c.config.open_stdin, io)?;
+    if c.host_config.auto_remove {
+        // The shim removes it; wait for that, as docker run --rm does.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while engine.containers.load(&c.id).is_ok() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(Failure::new(code, String::new()))
+    }
+}
+
+/// A start failure as Docker prints it, with its exit code.
+pub fn start_failure(e: crate::container::StartError) -> Failure {
+    Failure::new(
+        e.code,
+        format!(
+            "berth: Error response from daemon: {}.",
+            e.message.trim_end_matches('.')
+        ),
+    )
+}
+
+/// Relays an attached container: input from berth's stdin when `stdin`,
+/// output to berth's stdout and stderr; returns the exit code.
+pub fn attached(stream: UnixStream, stdin: bool, io: &mut Io<'_>) -> Result<i32, Failure> {
+    if stdin {
+        let mut writer = stream.try_clone()?;
+        std::thread::spawn(move || {
+            let mut input = std::io::stdin();
+            let mut buf = vec![0u8; 32 * 1024];
+            loop {
+                match input.read(&mut buf) {
+                    Ok(0) | Err(_) => {
+                        let _ = attach::write_frame(&mut writer, Kind::CloseStdin, &[]);
+                        break;
+                    }
+                    Ok(n) => {
+                        if attach::write_frame(&mut writer, Kind::Stdin, &buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+    }
+    let mut reader = stream;
+    loop {
+        match attach::read_frame(&mut reader) {
+            Ok(Some((Kind::Stdout, data))) => {
+                io.stdout.write_all(&data)?;
+                io.stdout.flush()?;
+            }
+            Ok(Some((Kind::Stderr, data))) => {
+                io.stderr.write_all(&data)?;
+                io.stderr.flush()?;
+            }
+            Ok(Some((Kind::Exit, data))) => return Ok(attach::code_of(&data)),
+            Ok(Some((Kind::Error, data))) => {
+                let code = attach::code_of(&data);
+                let msg = String::from_utf8_lossy(data.get(4..).unwrap_or_default()).into_owned();
+                return Err(Failure::new(
+                    code,
+                    format!("berth: Error response from daemon: {msg}."),
+                ));
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => {
+                return Err(Failure::new(125, "berth: the container's shim went away"));
+            }
+        }
+    }
+}
+
+/// Runs `berth create`: prints the new container's id.
+pub fn create_only(args: &CreateArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
+    let engine = g.engine()?;
+    let opts = create_options(args, false)?;
+    let c = create(&engine, g, &opts)?;
+    writeln!(io.stdout, "{}", c.id)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_policies_parse_as_docker_does() {
+        assert_eq!(parse_restart("no").unwrap().name, "no");
+        assert_eq!(parse_restart("always").unwrap().name, "always");
+        let p = parse_restart("on-failure:3").unwrap();
+        assert_eq!((p.name.as_str(), p.maximum_retry_count), ("on-failure", 3));
+        assert!(
+            parse_restart("always:3")
+                .unwrap_err()
+                .contains("only be used with 'on-failure'")
+        );
+        assert!(
+            parse_restart("sometimes")
+                .unwrap_err()
+                .contains("unknown policy")
+        );
+        assert!(parse_restart("on-failure:x").is_err());
+    }
+
+    #[test]
+    fn env_without_value_comes_from_berths_environment() {
+        assert_eq!(env_entry("A=1").as_deref(), Some("A=1"));
+        assert_eq!(env_entry("BERTH_SURELY_UNSET_VARIABLE"), None);
+        assert!(env_entry("PATH").unwrap().starts_with("PATH="));
+    }
+}

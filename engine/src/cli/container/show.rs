@@ -1,0 +1,110 @@
+//! `berth inspect` (containers, in Docker's shape) and `berth port`.
+
+use clap::Args;
+
+use super::Globals;
+use crate::cli::Io;
+use crate::cli::exit::Failure;
+use crate::format::inspect::{InspectFormat, Inspector};
+
+/// `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Format output using a custom template
+    #[arg(short = 'f', long, value_name = "string")]
+    pub format: Option<String>,
+    /// Display total file sizes
+    #[arg(short = 's', long)]
+    pub size: bool,
+    /// Containers
+    #[arg(value_name = "CONTAINER", required = true)]
+    pub containers: Vec<String>,
+}
+
+/// `port`.
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    /// The container
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// A private port, `80` or `80/tcp`
+    #[arg(value_name = "PRIVATE_PORT[/PROTO]")]
+    pub port: Option<String>,
+}
+
+/// Runs `inspect`.
+pub fn inspect(a: &InspectArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
+    let format = InspectFormat::parse(a.format.as_deref()).map_err(|e| Failure::new(64, e))?;
+    let engine = g.engine()?;
+    let mut inspector = Inspector::new(format, |_| {});
+    for name in &a.containers {
+        match engine.get(name) {
+            Ok(c) => inspector.add(c),
+            Err(e) => inspector.add_error(format!(
+                "Error: No such object: {name}{}",
+                if matches!(e, crate::container::ContainerError::NotFound(_)) {
+                    String::new()
+                } else {
+                    format!(" ({e})")
+                }
+            )),
+        }
+    }
+    let (out, errors) = inspector.finish();
+    io.stdout.write_all(out.as_bytes())?;
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::new(1, errors.join("\n")))
+    }
+}
+
+/// Runs `port`.
+pub fn port(a: &PortArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
+    let engine = g.engine()?;
+    let c = engine
+        .get(&a.container)
+        .map_err(|e| Failure::new(1, format!("Error response from daemon: {e}")))?;
+    let wanted = a.port.as_ref().map(|p| {
+        if p.contains('/') {
+            p.clone()
+        } else {
+            format!("{p}/tcp")
+        }
+    });
+    let mut lines = Vec::new();
+    for (port, bindings) in &c.network_settings.ports {
+        if wanted.as_ref().is_some_and(|w| w != port) {
+            continue;
+        }
+        for b in bindings {
+            let ip = if b.host_ip.is_empty() {
+                "0.0.0.0"
+            } else {
+                b.host_ip.as_str()
+            };
+            let host = if ip.contains(':') {
+                format!("[{ip}]:{}", b.host_port)
+            } else {
+                format!("{ip}:{}", b.host_port)
+            };
+            lines.push(if wanted.is_some() {
+                host
+            } else {
+                format!("{port} -> {host}")
+            });
+        }
+    }
+    if lines.is_empty()
+        && let Some(w) = &wanted
+    {
+        return Err(Failure::new(
+            1,
+            format!("Error: No public port '{w}' published for {}", a.container),
+        ));
+    }
+    for l in lines {
+        writeln!(io.stdout, "{l}")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,27 @@
+//! Containers: records on disk ([`store`]), how `create`/`run` options
+//! become one ([`create`]), the root file system ([`rootfs`]), the OCI
+//! bundle ([`bundle`]), the runtime ([`runc`]), the network through netd
+//! ([`network`]), the per-container shim ([`shim`]) with its attach
+//! protocol ([`attach`]) and json-file logs ([`logs`]), and the lifecycle
+//! operations the commands run ([`ops`]).
+
+pub mod attach;
+pub mod bundle;
+pub mod create;
+pub mod error;
+pub mod logs;
+pub mod network;
+pub mod ops;
+pub mod record;
+pub mod rootfs;
+pub mod runc;
+pub mod shim;
+pub mod store;
+
+pub use self::error::{ContainerError, Result};
+pub use self::ops::{Engine, StartError};
+pub use self::record::{Container, Status};
+pub use self::store::Containers;
+
+/// berth's default runtime directory.
+pub const DEFAULT_RUNROOT: &str = "/run/berth";

@@ -1,0 +1,345 @@
+//! Container lifecycle operations run by the berth command line: start
+//! (spawning the shim), stop, kill, remove, wait; and noticing a shim that
+//! died so that no container stays "running" forever.
+
+use std::io::{BufRead, BufReader};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::error::{ContainerError, Result};
+use super::record::{Container, Status};
+use super::rootfs::Overlay;
+use super::runc::Runtime;
+use super::shim::READY_FD;
+use super::store::Containers;
+
+/// Everything the commands need: the stores, the runtime, netd's socket.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    /// berth's root.
+    pub root: PathBuf,
+    /// berth's runroot.
+    pub runroot: PathBuf,
+    /// Containers.
+    pub containers: Containers,
+    /// The OCI runtime.
+    pub runtime: Runtime,
+    /// netd's socket.
+    pub netd_host: String,
+}
+
+impl Engine {
+    /// Opens the container store under `root`/`runroot` with `runtime`.
+    pub fn open(
+        root: PathBuf,
+        runroot: PathBuf,
+        runtime: PathBuf,
+        netd_host: String,
+    ) -> Result<Self> {
+        let containers = Containers::open(&root, &runroot)?;
+        let state_dir = runroot.join("runtime");
+        Ok(Self {
+            runtime: Runtime {
+                binary: runtime,
+                state_dir,
+            },
+            containers,
+            root,
+            runroot,
+            netd_host,
+        })
+    }
+
+    fn shim_alive(&self, id: &str) -> bool {
+        let pid_file = self.containers.run_dir_of(id).join("shim.pid");
+        std::fs::read_to_string(pid_file)
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok())
+            .is_some_and(|pid| {
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+            })
+    }
+
+    /// The container `term` names, its state corrected when its shim died
+    /// (a crash or a reboot): then it is reported exited.
+    pub fn get(&self, term: &str) -> Result<Container> {
+        let c = self.containers.find(term)?;
+        self.refresh(c)
+    }
+
+    /// Corrects a record whose shim is gone.
+    pub fn refresh(&self, c: Container) -> Result<Container> {
+        let live = matches!(
+            c.state.status,
+            Status::Running | Status::Paused | Status::Restarting
+        );
+        if !live || self.shim_alive(&c.id) {
+            return Ok(c);
+        }
+        self.containers.update(&c.id, |c| {
+            c.state.status = Status::Exited;
+            c.state.running = false;
+            c.state.paused = false;
+            c.state.restarting = false;
+            c.state.pid = 0;
+            if c.state.exit_code == 0 {
+                c.state.exit_code = 255;
+            }
+            c.state.error = "the container's shim is gone (crash or reboot)".into();
+        })
+    }
+
+    /// Every container, states corrected.
+    pub fn list(&self) -> Result<Vec<Container>> {
+        self.containers
+            .list()?
+            .into_iter()
+            .map(|c| self.refresh(c))
+            .collect()
+    }
+
+    /// Starts container `id`'s shim. With `attach`, the shim waits for the
+    /// returned connection before it starts the process, so that no output
+    /// is missed. Returns once the process runs (or failed to start: the
+    /// error carries Docker's exit code, see [`StartError`]).
+    pub fn start(&self, c: &Container, attach: bool) -> Result<Option<UnixStream>, StartError> {
+        if matches!(c.state.status, Status::Running | Status::Paused) && self.shim_alive(&c.id) {
+            return Ok(None);
+        }
+        let run_dir = self.containers.run_dir_of(&c.id);
+        std::fs::create_dir_all(&run_dir)
+            .map_err(|e| StartError::engine(ContainerError::io("create directory", &run_dir)(e)))?;
+        let _ = std::fs::remove_file(run_dir.join("stopped"));
+        let sock = run_dir.join("attach.sock");
+        let _ = std::fs::remove_file(&sock);
+        let (ready_r, ready_w) = std::io::pipe()
+            .map_err(|e| StartError::engine(ContainerError::io("pipe", &run_dir)(e)))?;
+        let exe = std::env::current_exe()
+            .map_err(|e| StartError::engine(ContainerError::io("finding", "berth")(e)))?;
+        let log = std::fs::File::create(run_dir.join("shim.log")).map_err(|e| {
+            StartError::engine(ContainerError::io("create", run_dir.join("shim.log"))(e))
+        })?;
+        let mut cmd = Command::new(exe);
+        cmd.arg("--root")
+            .arg(&self.root)
+            .arg("--runroot")
+            .arg(&self.runroot)
+            .arg("--runtime")
+            .arg(&self.runtime.binary)
+            .arg("--netd-host")
+            .arg(&self.netd_host)
+            .arg("shim");
+        if attach {
+            cmd.arg("--wait-attach");
+        }
+        cmd.arg(&c.id)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        let fd = ready_w.as_raw_fd();
+        // SAFETY: between fork and exec only async-signal-safe calls:
+        // setsid and dup2.
+        unsafe {
+            cmd.pre_exec(move || {
+                nix::unistd::setsid().map_err(std::io::Error::from)?;
+                if libc::dup2(fd, READY_FD) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().map_err(|e| {
+            StartError::engine(ContainerError::io("starting the shim of", &run_dir)(e))
+        })?;
+        drop(ready_w);
+        // The shim reparents to init when it outlives this command; reap it
+        // if it exits first.
+        std::thread::spawn(move || {
+            let _ = child.wait();
+        });
+        let stream = if attach {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                match UnixStream::connect(&sock) {
+                    Ok(s) => break Some(s),
+                    Err(_) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                    Err(e) => {
+                        return Err(StartError::engine(ContainerError::io(
+                            "attaching to",
+                            &sock,
+                        )(e)));
+                    }
+                }
+            }
+        } else {
+            None
+        };
+        let mut line = String::new();
+        let _ = BufReader::new(ready_r).read_line(&mut line);
+        let line = line.trim();
+        if line == "ok" {
+            return Ok(stream);
+        }
+        let (code, message) = match line.split_once(' ') {
+            Some((code, msg)) => (code.parse().unwrap_or(125), msg.to_owned()),
+            None => (
+                125,
+                format!(
+                    "the container's shim failed: {}",
+                    std::fs::read_to_string(run_dir.join("shim.log"))
+                        .unwrap_or_default()
+                        .trim()
+                ),
+            ),
+        };
+        Err(StartError { code, message })
+    }
+
+    /// `stop`: the stop signal, then SIGKILL after `timeout`; waits until
+    /// the container has exited.
+    pub fn stop(&self, c: &Container, timeout: Option<i64>) -> Result<()> {
+        if !matches!(
+            c.state.status,
+            Status::Running | Status::Paused | Status::Restarting
+        ) {
+            return Ok(());
+        }
+        let run_dir = self.containers.run_dir_of(&c.id);
+        let _ = std::fs::write(run_dir.join("stopped"), "");
+        if c.state.status == Status::Paused {
+            let _ = self.runtime.pause(&c.id, false);
+        }
+        let signal = c
+            .config
+            .stop_signal
+            .clone()
+            .unwrap_or_else(|| "TERM".into());
+        let secs = timeout.or(c.config.stop_timeout).unwrap_or(10).max(0);
+        let _ = self.runtime.kill(&c.id, signal.trim_start_matches("SIG"));
+        #[allow(clippy::cast_sign_loss)]
+        let grace = Duration::from_secs(secs as u64);
+        if !self.wait_exit(&c.id, grace) {
+            let _ = self.runtime.kill(&c.id, "KILL");
+            self.wait_exit(&c.id, Duration::from_secs(30));
+        }
+        Ok(())
+    }
+
+    /// Waits up to `limit` until the container is no longer running;
+    /// true when it stopped (or is gone).
+    pub fn wait_exit(&self, id: &str, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            match self.containers.load(id).and_then(|c| self.refresh(c)) {
+                Ok(c)
+                    if matches!(
+                        c.state.status,
+                        Status::Running | Status::Paused | Status::Restarting
+                    ) => {}
+                _ => return true,
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// `kill`: a signal to a running container.
+    pub fn kill(&self, c: &Container, signal: &str) -> Result<()> {
+        if !matches!(c.state.status, Status::Running | Status::Paused) {
+            return Err(ContainerError::State(format!(
+                "Error response from daemon: Cannot kill container: {}: Container {} is not running",
+                c.short_name(),
+                c.id
+            )));
+        }
+        self.runtime.kill(&c.id, signal.trim_start_matches("SIG"))
+    }
+
+    /// `rm`: refused while running unless `force` (then killed first).
+    pub fn remove(&self, c: &Container, force: bool) -> Result<()> {
+        if matches!(
+            c.state.status,
+            Status::Running | Status::Paused | Status::Restarting
+        ) {
+            if !force {
+                return Err(ContainerError::State(format!(
+                    "Error response from daemon: cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
+                    c.short_name()
+                )));
+            }
+            let _ = std::fs::write(self.containers.run_dir_of(&c.id).join("stopped"), "");
+            let _ = self.runtime.kill(&c.id, "KILL");
+            self.wait_exit(&c.id, Duration::from_secs(30));
+        }
+        // Wait for the shim's own clean-up (sandbox, root) to finish.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.shim_alive(&c.id) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let c = match self.containers.load(&c.id) {
+            Ok(c) => c,
+            // An --rm container its shim removed already.
+            Err(ContainerError::NotFound(_)) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let _ = self.runtime.delete(&c.id);
+        let overlay = Overlay::for_container(
+            &self.containers.dir_of(&c.id),
+            c.lower_dirs.iter().map(PathBuf::from).collect(),
+        );
+        overlay.unmount()?;
+        if !c.host_config.network_mode.starts_with("container:")
+            && let Ok(client) = netd::client::Client::new(&self.netd_host)
+            && let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        {
+            let _ = rt.block_on(super::network::detach(&client, &c.id));
+        }
+        self.containers.remove(&c)
+    }
+
+    /// `wait`: blocks until the container exits; its exit code.
+    pub fn wait(&self, id: &str) -> Result<i32> {
+        loop {
+            let c = match self.containers.load(id) {
+                Ok(c) => self.refresh(c)?,
+                Err(e) => return Err(e),
+            };
+            if matches!(
+                c.state.status,
+                Status::Exited | Status::Dead | Status::Created
+            ) {
+                return Ok(c.state.exit_code);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// A container that could not start, with the exit code Docker gives
+/// (125 engine error, 126 not executable, 127 not found).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartError {
+    /// Exit code.
+    pub code: i32,
+    /// What happened.
+    pub message: String,
+}
+
+impl StartError {
+    fn engine(e: ContainerError) -> Self {
+        Self {
+            code: 125,
+            message: e.to_string(),
+        }
+    }
+}

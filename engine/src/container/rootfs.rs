@@ -1,0 +1,105 @@
+//! A container's root file system: the image's unpacked layers as
+//! overlayfs lower directories, with the container's own upper and work
+//! directories, mounted at `DIR/merged` for the runtime.
+
+use std::path::{Path, PathBuf};
+
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+
+use super::error::{ContainerError, Result};
+
+/// The directories of one container's overlay.
+#[derive(Debug, Clone)]
+pub struct Overlay {
+    /// The image's layers, top first.
+    pub lower: Vec<PathBuf>,
+    /// The container's changes.
+    pub upper: PathBuf,
+    /// overlayfs's scratch directory.
+    pub work: PathBuf,
+    /// Where it is mounted.
+    pub merged: PathBuf,
+}
+
+impl Overlay {
+    /// The overlay of a container whose directory is `dir`.
+    pub fn for_container(dir: &Path, lower: Vec<PathBuf>) -> Self {
+        Self {
+            lower,
+            upper: dir.join("upper"),
+            work: dir.join("work"),
+            merged: dir.join("merged"),
+        }
+    }
+
+    /// The mount options.
+    pub fn options(&self) -> String {
+        let lower: Vec<String> = self.lower.iter().map(|p| p.display().to_string()).collect();
+        format!(
+            "lowerdir={},upperdir={},workdir={}",
+            lower.join(":"),
+            self.upper.display(),
+            self.work.display()
+        )
+    }
+
+    /// Whether it is mounted now.
+    pub fn is_mounted(&self) -> bool {
+        let target = self.merged.display().to_string();
+        std::fs::read_to_string("/proc/self/mountinfo").is_ok_and(|m| {
+            m.lines()
+                .any(|l| l.split_whitespace().nth(4) == Some(target.as_str()))
+        })
+    }
+
+    /// Mounts it (once).
+    pub fn mount(&self) -> Result<()> {
+        if self.lower.is_empty() {
+            return Err(ContainerError::State(
+                "the image has no layers to run".into(),
+            ));
+        }
+        for d in [&self.upper, &self.work, &self.merged] {
+            std::fs::create_dir_all(d).map_err(ContainerError::io("create directory", d))?;
+        }
+        if self.is_mounted() {
+            return Ok(());
+        }
+        let opts = self.options();
+        mount(
+            Some("overlay"),
+            &self.merged,
+            Some("overlay"),
+            MsFlags::empty(),
+            Some(opts.as_str()),
+        )
+        .map_err(|e| ContainerError::io("mount overlay on", &self.merged)(e.into()))
+    }
+
+    /// Unmounts it (lazily, so a process still inside does not block it).
+    pub fn unmount(&self) -> Result<()> {
+        if !self.is_mounted() {
+            return Ok(());
+        }
+        umount2(&self.merged, MntFlags::MNT_DETACH)
+            .map_err(|e| ContainerError::io("unmount", &self.merged)(e.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_list_layers_top_first() {
+        let o = Overlay::for_container(
+            Path::new("/c"),
+            vec![PathBuf::from("/l/top"), PathBuf::from("/l/base")],
+        );
+        assert_eq!(
+            o.options(),
+            "lowerdir=/l/top:/l/base,upperdir=/c/upper,workdir=/c/work"
+        );
+        assert_eq!(o.merged, Path::new("/c/merged"));
+    }
+}

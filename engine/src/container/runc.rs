@@ -1,0 +1,258 @@
+//! The OCI runtime (runc, or crun where the host's cgroup layout allows),
+//! driven through its command line with its state under berth's runroot.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::error::{ContainerError, Result};
+
+/// An OCI runtime binary and the state directory it keeps containers in.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    /// The binary.
+    pub binary: PathBuf,
+    /// `--root`.
+    pub state_dir: PathBuf,
+}
+
+/// What `state` reports.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct RuntimeState {
+    /// `created`, `running`, `paused`, `stopped`.
+    pub status: String,
+    /// The init process.
+    pub pid: i32,
+}
+
+/// Picks the runtime: `name` as given (`runc`, `crun` or a path), or by
+/// default crun when the host's cgroups are pure v2 (Debian's crun refuses
+/// the v1 hybrid layout) and runc otherwise.
+pub fn choose(name: Option<&str>) -> Result<PathBuf> {
+    let find = |n: &str| -> Option<PathBuf> {
+        if n.contains('/') {
+            return Path::new(n).exists().then(|| PathBuf::from(n));
+        }
+        [
+            "/usr/sbin",
+            "/usr/bin",
+            "/sbin",
+            "/bin",
+            "/usr/local/bin",
+            "/usr/local/sbin",
+        ]
+        .iter()
+        .map(|d| Path::new(d).join(n))
+        .find(|p| p.exists())
+    };
+    if let Some(n) = name {
+        return find(n)
+            .ok_or_else(|| ContainerError::State(format!("unknown or missing OCI runtime: {n}")));
+    }
+    let pure_v2 = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let preferred: &[&str] = if pure_v2 {
+        &["crun", "runc"]
+    } else {
+        &["runc", "crun"]
+    };
+    preferred
+        .iter()
+        .find_map(|n| find(n))
+        .ok_or_else(|| ContainerError::State("no OCI runtime found: install runc or crun".into()))
+}
+
+/// How Docker maps a runtime's failure to start the process: 127 when the
+/// program does not exist, 126 when it cannot be executed, else 125.
+pub fn start_failure_code(message: &str) -> i32 {
+    let m = message.to_ascii_lowercase();
+    if m.contains("no such file or directory")
+        || m.contains("executable file not found")
+        || m.contains("not found in $path")
+    {
+        127
+    } else if m.contains("permission denied") || m.contains("is a directory") {
+        126
+    } else {
+        125
+    }
+}
+
+impl Runtime {
+    fn command(&self) -> Command {
+        let mut c = Command::new(&self.binary);
+        c.arg("--root").arg(&self.state_dir);
+        c
+    }
+
+    fn run(&self, op: &str, args: &[&str]) -> Result<String> {
+        let out = self
+            .command()
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(ContainerError::io("running", &self.binary))?;
+        if !out.status.success() {
+            return Err(ContainerError::Runtime {
+                op: op.to_owned(),
+                message: clean_message(&String::from_utf8_lossy(&out.stderr)),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// `create`: the container's namespaces and process, stopped before
+    /// the user's program; its stdio are `stdio` (inherited by the init
+    /// process) unless a console socket is given.
+    pub fn create(
+        &self,
+        id: &str,
+        bundle: &Path,
+        pid_file: &Path,
+        console_socket: Option<&Path>,
+        stdio: [Stdio; 3],
+    ) -> Result<()> {
+        // runc reports its errors on its stderr, which is the container's
+        // here; it logs them to --log in JSON too, read on failure.
+        let log = bundle.join("runtime.log");
+        let mut c = self.command();
+        c.arg("--log").arg(&log).arg("--log-format").arg("json");
+        c.arg("create")
+            .arg("--bundle")
+            .arg(bundle)
+            .arg("--pid-file")
+            .arg(pid_file);
+        if let Some(s) = console_socket {
+            c.arg("--console-socket").arg(s);
+        }
+        let [stdin, stdout, stderr] = stdio;
+        let status = c
+            .arg(id)
+            .stdin(stdin)
+            .stdout(stdout)
+            .stderr(stderr)
+            .status()
+            .map_err(ContainerError::io("running", &self.binary))?;
+        if !status.success() {
+            return Err(ContainerError::Runtime {
+                op: "create".into(),
+                message: last_log_error(&log),
+            });
+        }
+        Ok(())
+    }
+
+    /// `start`: runs the user's program.
+    pub fn start(&self, id: &str) -> Result<()> {
+        self.run("start", &["start", id]).map(|_| ())
+    }
+
+    /// `kill`: sends `signal` (a name or number) to the init process.
+    pub fn kill(&self, id: &str, signal: &str) -> Result<()> {
+        self.run("kill", &["kill", id, signal]).map(|_| ())
+    }
+
+    /// `delete --force`: removes the runtime's state and cgroup.
+    pub fn delete(&self, id: &str) -> Result<()> {
+        self.run("delete", &["delete", "--force", id]).map(|_| ())
+    }
+
+    /// `pause` / `resume`.
+    pub fn pause(&self, id: &str, pause: bool) -> Result<()> {
+        let op = if pause { "pause" } else { "resume" };
+        self.run(op, &[op, id]).map(|_| ())
+    }
+
+    /// `state`, or `None` when the runtime does not know the container.
+    pub fn state(&self, id: &str) -> Option<RuntimeState> {
+        let out = self.run("state", &["state", id]).ok()?;
+        serde_json::from_str(&out).ok()
+    }
+
+    /// The `exec` command line (run by the caller in the foreground, so
+    /// that the runtime handles the terminal itself).
+    pub fn exec_command(&self, id: &str, opts: &ExecOptions) -> Command {
+        let mut c = self.command();
+        c.arg("exec");
+        if opts.tty {
+            c.arg("--tty");
+        }
+        if opts.detach {
+            c.arg("--detach");
+        }
+        if !opts.workdir.is_empty() {
+            c.arg("--cwd").arg(&opts.workdir);
+        }
+        if !opts.user.is_empty() {
+            c.arg("--user").arg(&opts.user);
+        }
+        for e in &opts.env {
+            c.arg("--env").arg(e);
+        }
+        if opts.privileged {
+            for cap in ["CAP_SYS_ADMIN", "CAP_NET_ADMIN"] {
+                c.arg("--cap").arg(cap);
+            }
+        }
+        c.arg(id).args(&opts.args);
+        c
+    }
+}
+
+/// How `exec` runs its process.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    /// Command and arguments.
+    pub args: Vec<String>,
+    /// `-e` (already `KEY=VALUE`).
+    pub env: Vec<String>,
+    /// `-w`.
+    pub workdir: String,
+    /// `-u` as `uid[:gid]`.
+    pub user: String,
+    /// `-t`.
+    pub tty: bool,
+    /// `-d`.
+    pub detach: bool,
+    /// `--privileged`.
+    pub privileged: bool,
+}
+
+/// The last error message in a runtime's JSON log.
+fn last_log_error(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["level"] == "error")
+        .and_then(|v| v["msg"].as_str().map(clean_message))
+        .unwrap_or_else(|| "the OCI runtime failed".into())
+}
+
+/// A runtime's message on one line without its log decorations.
+fn clean_message(text: &str) -> String {
+    text.trim()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim_start_matches("time=")
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_failures_map_to_dockers_exit_codes() {
+        assert_eq!(
+            start_failure_code(
+                r#"runc create failed: unable to start container process: exec: "nope": executable file not found in $PATH"#
+            ),
+            127
+        );
+        assert_eq!(
+            start_failure_code("exec: \"/etc\": is a directory: permission denied"),
+            126
+        );
+        assert_eq!(start_failure_code("cgroup: something"), 125);
+    }
+}

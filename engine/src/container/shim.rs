@@ -1,0 +1,523 @@
+//! The shim: one `berth shim` process per running container (the berth
+//! binary re-executed, detached from the command that started it). It is
+//! the child subreaper of the container's processes, so the container's
+//! init becomes its child once the runtime hands it over; it owns the
+//! container's standard streams, writes the json-file log, serves attached
+//! commands on `RUN_DIR/attach.sock`, records the exit code, applies the
+//! restart policy, and on exit removes the container's sandbox (netd),
+//! unmounts its root and, for `--rm`, removes the container.
+
+use std::io::{Read, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+use super::attach::{self, Kind};
+use super::error::{ContainerError, Result};
+use super::logs::{self, LineSplitter};
+use super::network::{self, Attached};
+use super::record::{Container, Status, ZERO_TIME};
+use super::rootfs::Overlay;
+use super::runc::{self, Runtime};
+use super::store::Containers;
+
+/// The file descriptor a starting command passes to the shim to learn
+/// whether the container started: the shim writes `ok` or `CODE message`.
+pub const READY_FD: i32 = 3;
+
+/// What the shim is told on its command line.
+#[derive(Debug, Clone)]
+pub struct ShimConfig {
+    /// berth's root.
+    pub root: PathBuf,
+    /// berth's runroot.
+    pub runroot: PathBuf,
+    /// The OCI runtime binary.
+    pub runtime: PathBuf,
+    /// netd's socket.
+    pub netd_host: String,
+    /// The container.
+    pub id: String,
+    /// Wait for one attached command before starting the process.
+    pub wait_attach: bool,
+}
+
+/// The commands attached now, and whether one ever came.
+#[derive(Debug, Default)]
+struct Clients {
+    streams: Mutex<Vec<UnixStream>>,
+    arrived: Condvar,
+}
+
+impl Clients {
+    fn broadcast(&self, kind: Kind, payload: &[u8]) {
+        let mut streams = self
+            .streams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        streams.retain_mut(|s| attach::write_frame(s, kind, payload).is_ok());
+    }
+
+    fn wait_first(&self, timeout: Duration) {
+        let streams = self
+            .streams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _ = self
+            .arrived
+            .wait_timeout_while(streams, timeout, |s| s.is_empty());
+    }
+}
+
+/// Where the container's input goes (the write end of its stdin pipe).
+type StdinSink = Arc<Mutex<Option<std::io::PipeWriter>>>;
+
+fn ready(fd: &mut Option<std::fs::File>, message: &str) {
+    if let Some(mut f) = fd.take() {
+        let _ = writeln!(f, "{message}");
+    }
+}
+
+/// Runs the shim until the container is finished with (exited for good,
+/// or removed). Returns the last exit code.
+pub fn run(cfg: &ShimConfig) -> i32 {
+    // SAFETY: fd 3 is the readiness pipe the starting command passed (or
+    // not open, in which case fcntl fails and it is not used).
+    let mut ready_pipe = (unsafe { libc::fcntl(READY_FD, libc::F_GETFD) } >= 0)
+        // SAFETY: the descriptor is open and ours alone from here on.
+        .then(|| std::fs::File::from(unsafe { OwnedFd::from_raw_fd(READY_FD) }));
+    match serve(cfg, &mut ready_pipe) {
+        Ok(code) => code,
+        Err(e) => {
+            let code = match &e {
+                ContainerError::Runtime { message, .. } => runc::start_failure_code(message),
+                _ => 125,
+            };
+            ready(&mut ready_pipe, &format!("{code} {e}"));
+            code
+        }
+    }
+}
+
+fn serve(cfg: &ShimConfig, ready_pipe: &mut Option<std::fs::File>) -> Result<i32> {
+    nix::sys::prctl::set_child_subreaper(true)
+        .map_err(|e| ContainerError::State(format!("becoming a subreaper: {e}")))?;
+    let store = Containers::open(&cfg.root, &cfg.runroot)?;
+    let run_dir = store.run_dir_of(&cfg.id);
+    std::fs::create_dir_all(&run_dir).map_err(ContainerError::io("create directory", &run_dir))?;
+    std::fs::write(run_dir.join("shim.pid"), std::process::id().to_string())
+        .map_err(ContainerError::io("write", run_dir.join("shim.pid")))?;
+    let sock = run_dir.join("attach.sock");
+    let _ = std::fs::remove_file(&sock);
+    let listener = UnixListener::bind(&sock).map_err(ContainerError::io("listen on", &sock))?;
+    let clients = Arc::new(Clients::default());
+    let stdin: StdinSink = Arc::new(Mutex::new(None));
+    accept_clients(listener, Arc::clone(&clients), Arc::clone(&stdin));
+    let runtime = Runtime {
+        binary: cfg.runtime.clone(),
+        state_dir: cfg.runroot.join("runtime"),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ContainerError::State(format!("starting a runtime: {e}")))?;
+    let netd = netd::client::Client::new(&cfg.netd_host)
+        .map_err(|e| ContainerError::Netd(e.to_string()))?;
+    let mut first = true;
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let c = store.load(&cfg.id)?;
+        let outcome = run_once(
+            cfg, &store, &runtime, &rt, &netd, &c, &clients, &stdin, first, ready_pipe,
+        );
+        first = false;
+        let code = match outcome {
+            Ok(code) => code,
+            Err(e) => {
+                let code = match &e {
+                    ContainerError::Runtime { message, .. } => runc::start_failure_code(message),
+                    _ => 125,
+                };
+                let message = e.to_string();
+                let finished = logs::now();
+                let _ = store.update(&cfg.id, |c| {
+                    c.state.finished_at = finished.clone();
+                    c.state.status = Status::Exited;
+                    c.state.running = false;
+                    c.state.restarting = false;
+                    c.state.pid = 0;
+                    c.state.exit_code = code;
+                    c.state.error = message.clone();
+                });
+                let mut payload = code.to_be_bytes().to_vec();
+                payload.extend_from_slice(message.as_bytes());
+                clients.broadcast(Kind::Error, &payload);
+                finish(cfg, &store, &rt, &netd, &c);
+                return Err(e);
+            }
+        };
+        let c = store.load(&cfg.id)?;
+        let stopped = run_dir.join("stopped").exists();
+        if !stopped && should_restart(&c, code) {
+            let _ = store.update(&cfg.id, |c| {
+                c.restart_count += 1;
+                c.state.status = Status::Restarting;
+                c.state.restarting = true;
+            });
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+            continue;
+        }
+        finish(cfg, &store, &rt, &netd, &c);
+        return Ok(code);
+    }
+}
+
+/// Whether the restart policy runs the container again after `code`.
+pub fn should_restart(c: &Container, code: i32) -> bool {
+    let p = &c.host_config.restart_policy;
+    match p.name.as_str() {
+        "always" | "unless-stopped" => true,
+        "on-failure" => {
+            code != 0 && (p.maximum_retry_count == 0 || c.restart_count < p.maximum_retry_count)
+        }
+        _ => false,
+    }
+}
+
+/// After the last run: the root unmounted, and for `--rm` the container
+/// removed.
+fn finish(
+    cfg: &ShimConfig,
+    store: &Containers,
+    rt: &tokio::runtime::Runtime,
+    netd: &netd::client::Client,
+    c: &Container,
+) {
+    let overlay = Overlay::for_container(
+        &store.dir_of(&c.id),
+        c.lower_dirs.iter().map(PathBuf::from).collect(),
+    );
+    let _ = overlay.unmount();
+    if uses_own_sandbox(c) {
+        let _ = rt.block_on(network::detach(netd, &c.id));
+    }
+    let run_dir = store.run_dir_of(&cfg.id);
+    let _ = std::fs::remove_file(run_dir.join("shim.pid"));
+    if c.host_config.auto_remove {
+        let _ = store.remove(c);
+    }
+}
+
+fn uses_own_sandbox(c: &Container) -> bool {
+    !c.host_config.network_mode.starts_with("container:")
+}
+
+fn accept_clients(listener: UnixListener, clients: Arc<Clients>, stdin: StdinSink) {
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            if let Ok(reader) = conn.try_clone() {
+                let stdin = Arc::clone(&stdin);
+                std::thread::spawn(move || forward_input(reader, &stdin));
+            }
+            clients
+                .streams
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(conn);
+            clients.arrived.notify_all();
+        }
+    });
+}
+
+/// Input frames of one client into the container's stdin.
+fn forward_input(mut conn: UnixStream, stdin: &StdinSink) {
+    while let Ok(Some((kind, payload))) = attach::read_frame(&mut conn) {
+        let mut sink = stdin
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match kind {
+            Kind::Stdin => {
+                if let Some(w) = sink.as_mut()
+                    && w.write_all(&payload).is_err()
+                {
+                    *sink = None;
+                }
+            }
+            Kind::CloseStdin => *sink = None,
+            _ => {}
+        }
+    }
+}
+
+/// Copies one output stream of the container to the log and the clients.
+fn pump(
+    mut from: std::io::PipeReader,
+    stream: &'static str,
+    log: Arc<Mutex<std::fs::File>>,
+    clients: Arc<Clients>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let kind = if stream == "stdout" {
+            Kind::Stdout
+        } else {
+            Kind::Stderr
+        };
+        let mut lines = LineSplitter::default();
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            let n = match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            clients.broadcast(kind, &buf[..n]);
+            let mut f = log
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for piece in lines.push(&buf[..n]) {
+                let _ = logs::write_entry(&mut *f, stream, &piece);
+            }
+        }
+        if let Some(rest) = lines.finish() {
+            let mut f = log
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _ = logs::write_entry(&mut *f, stream, &rest);
+        }
+    })
+}
+
+/// One run of the container: sandbox, root, runtime create and start,
+/// output until it exits. Returns its exit code.
+#[allow(clippy::too_many_arguments)]
+fn run_once(
+    cfg: &ShimConfig,
+    store: &Containers,
+    runtime: &Runtime,
+    rt: &tokio::runtime::Runtime,
+    netd: &netd::client::Client,
+    c: &Container,
+    clients: &Arc<Clients>,
+    stdin: &StdinSink,
+    first: bool,
+    ready_pipe: &mut Option<std::fs::File>,
+) -> Result<i32> {
+    let dir = store.dir_of(&c.id);
+    let run_dir = store.run_dir_of(&c.id);
+    // The network first: the sandbox is the container's for this run.
+    let attached = if let Some(other) = c.host_config.network_mode.strip_prefix("container:") {
+        let o = store.find(other)?;
+        if o.state.status != Status::Running {
+            return Err(ContainerError::State(format!(
+                "cannot join network of a non running container: {}",
+                o.id
+            )));
+        }
+        Attached {
+            netns: Some(o.network_settings.sandbox_key.clone()),
+            resolv_conf: o.resolv_conf_path.clone(),
+            hosts: o.hosts_path.clone(),
+            settings: super::record::NetworkSettings {
+                sandbox_id: o.network_settings.sandbox_id.clone(),
+                sandbox_key: o.network_settings.sandbox_key.clone(),
+                ..Default::default()
+            },
+        }
+    } else {
+        rt.block_on(network::attach(netd, c))?
+    };
+    let result = start_and_wait(
+        cfg, store, runtime, c, &attached, clients, stdin, first, ready_pipe, &dir, &run_dir,
+    );
+    if result.is_err() && uses_own_sandbox(c) {
+        let _ = rt.block_on(network::detach(netd, &c.id));
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn start_and_wait(
+    cfg: &ShimConfig,
+    store: &Containers,
+    runtime: &Runtime,
+    c: &Container,
+    attached: &Attached,
+    clients: &Arc<Clients>,
+    stdin: &StdinSink,
+    first: bool,
+    ready_pipe: &mut Option<std::fs::File>,
+    dir: &Path,
+    run_dir: &Path,
+) -> Result<i32> {
+    let overlay = Overlay::for_container(dir, c.lower_dirs.iter().map(PathBuf::from).collect());
+    overlay.mount()?;
+    let hostname_path = dir.join("hostname");
+    let hostname = if c.config.hostname.is_empty() {
+        c.short_id().to_owned()
+    } else {
+        c.config.hostname.clone()
+    };
+    std::fs::write(&hostname_path, format!("{hostname}\n"))
+        .map_err(ContainerError::io("write", &hostname_path))?;
+    let bundle = run_dir.join("bundle");
+    std::fs::create_dir_all(&bundle).map_err(ContainerError::io("create directory", &bundle))?;
+    super::bundle::write(c, &overlay.merged, attached, &hostname_path, &bundle)?;
+    // Streams.
+    let (out_r, out_w) = std::io::pipe().map_err(ContainerError::io("pipe", run_dir))?;
+    let (err_r, err_w) = std::io::pipe().map_err(ContainerError::io("pipe", run_dir))?;
+    let child_stdin = if c.config.open_stdin {
+        let (in_r, in_w) = std::io::pipe().map_err(ContainerError::io("pipe", run_dir))?;
+        *stdin
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(in_w);
+        Stdio::from(in_r)
+    } else {
+        Stdio::null()
+    };
+    let pid_file = run_dir.join("init.pid");
+    let _ = std::fs::remove_file(&pid_file);
+    let _ = runtime.delete(&c.id);
+    runtime.create(
+        &c.id,
+        &bundle,
+        &pid_file,
+        None,
+        [child_stdin, Stdio::from(out_w), Stdio::from(err_w)],
+    )?;
+    let log_path = PathBuf::from(&c.log_path);
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(ContainerError::io("open", &log_path))?;
+    let log = Arc::new(Mutex::new(log));
+    let pumps = [
+        pump(out_r, "stdout", Arc::clone(&log), Arc::clone(clients)),
+        pump(err_r, "stderr", Arc::clone(&log), Arc::clone(clients)),
+    ];
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .map_err(ContainerError::io("read", &pid_file))?
+        .trim()
+        .parse()
+        .map_err(|_| ContainerError::State("the runtime wrote no init pid".into()))?;
+    if first && cfg.wait_attach {
+        clients.wait_first(Duration::from_secs(10));
+    }
+    if let Err(e) = runtime.start(&c.id) {
+        let _ = runtime.delete(&c.id);
+        let _ = overlay.unmount();
+        return Err(e);
+    }
+    let started = logs::now();
+    store.update(&c.id, |c| {
+        c.state.status = Status::Running;
+        c.state.running = true;
+        c.state.restarting = false;
+        c.state.paused = false;
+        c.state.pid = pid;
+        c.state.exit_code = 0;
+        c.state.error.clear();
+        c.state.oom_killed = false;
+        c.state.started_at = started.clone();
+        c.state.finished_at = ZERO_TIME.into();
+        c.network_settings = attached.settings.clone();
+        c.resolv_conf_path = attached.resolv_conf.clone();
+        c.hosts_path = attached.hosts.clone();
+        c.hostname_path = hostname_path.display().to_string();
+    })?;
+    ready(ready_pipe, "ok");
+    let code = wait_for(pid);
+    let oom = oom_killed(&c.id);
+    let _ = runtime.delete(&c.id);
+    for p in pumps {
+        let _ = p.join();
+    }
+    *stdin
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    let finished = logs::now();
+    store.update(&c.id, |c| {
+        c.state.status = Status::Exited;
+        c.state.running = false;
+        c.state.paused = false;
+        c.state.pid = 0;
+        c.state.exit_code = code;
+        c.state.oom_killed = oom;
+        c.state.finished_at = finished.clone();
+        c.network_settings.networks.clear();
+        c.network_settings.ports.clear();
+        c.network_settings.sandbox_key.clear();
+    })?;
+    clients.broadcast(Kind::Exit, &code.to_be_bytes());
+    Ok(code)
+}
+
+/// Reaps children until `pid` exits; returns its exit code as Docker
+/// reports it (128 + signal when killed).
+fn wait_for(pid: i32) -> i32 {
+    loop {
+        match waitpid(Pid::from_raw(-1), None) {
+            Ok(WaitStatus::Exited(p, code)) if p.as_raw() == pid => return code,
+            Ok(WaitStatus::Signaled(p, sig, _)) if p.as_raw() == pid => return 128 + sig as i32,
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => {}
+            // No children left: the init is gone without us seeing it.
+            Err(_) => return 137,
+        }
+    }
+}
+
+/// Whether the kernel's OOM killer killed a process of the container
+/// (cgroup v1 `memory.oom_control`, v2 `memory.events`).
+fn oom_killed(id: &str) -> bool {
+    let v1 = Path::new("/sys/fs/cgroup/memory")
+        .join(super::bundle::cgroup_path(id).trim_start_matches('/'))
+        .join("memory.oom_control");
+    let v2 = Path::new("/sys/fs/cgroup")
+        .join(super::bundle::cgroup_path(id).trim_start_matches('/'))
+        .join("memory.events");
+    [v1, v2].iter().any(|p| {
+        std::fs::read_to_string(p).is_ok_and(|t| {
+            t.lines().any(|l| {
+                l.strip_prefix("oom_kill ")
+                    .and_then(|n| n.trim().parse::<u64>().ok())
+                    .is_some_and(|n| n > 0)
+            })
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::container::record::RestartPolicy;
+
+    fn with_policy(name: &str, max: i64, restarts: i64) -> Container {
+        let mut c = Container::default();
+        c.host_config.restart_policy = RestartPolicy {
+            name: name.into(),
+            maximum_retry_count: max,
+        };
+        c.restart_count = restarts;
+        c
+    }
+
+    #[test]
+    fn restart_policies_follow_docker() {
+        assert!(!should_restart(&with_policy("", 0, 0), 1));
+        assert!(!should_restart(&with_policy("no", 0, 0), 1));
+        assert!(should_restart(&with_policy("always", 0, 5), 0));
+        assert!(should_restart(&with_policy("unless-stopped", 0, 0), 0));
+        assert!(!should_restart(&with_policy("on-failure", 0, 0), 0));
+        assert!(should_restart(&with_policy("on-failure", 0, 9), 3));
+        assert!(should_restart(&with_policy("on-failure", 2, 1), 3));
+        assert!(!should_restart(&with_policy("on-failure", 2, 2), 3));
+    }
+}
