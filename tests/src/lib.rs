@@ -14,6 +14,7 @@
 
 #![warn(missing_docs)]
 
+pub mod berth;
 pub mod dockerd;
 pub mod netd;
 pub mod plugin;

@@ -9,9 +9,15 @@ use super::error::{ContainerError, Result};
 use super::network::Attached;
 use super::record::Container;
 
-/// The cgroup of a container, relative to each hierarchy's root.
+/// The cgroup of a container, relative to each hierarchy's root: under
+/// `berth`, or the parent `BERTH_CGROUP_PARENT` names (tests use their
+/// own, to remove it afterwards).
 pub fn cgroup_path(id: &str) -> String {
-    format!("/berth/{id}")
+    let parent = std::env::var("BERTH_CGROUP_PARENT")
+        .ok()
+        .filter(|p| !p.is_empty() && !p.contains(".."))
+        .unwrap_or_else(|| "berth".into());
+    format!("/{}/{id}", parent.trim_matches('/'))
 }
 
 /// Docker's default capabilities.

@@ -1,0 +1,284 @@
+//! berth running real containers (runc, a busybox image made from the
+//! host's busybox-static) on netd's networks: names resolved between
+//! containers, published ports from the host and a LAN neighbour, the
+//! `host`, `none` and `container:` modes, Docker's exit codes, stop's
+//! signals, logs, exec, and `--rm`/`rm -f` leaving nothing behind.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use tests::TestHost;
+use tests::berth::Berth;
+use tests::netd::{Netd, eventually, runtime};
+use tests::traffic::Remote;
+
+fn code(out: &std::process::Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn mounts() -> String {
+    std::fs::read_to_string("/proc/self/mountinfo").unwrap()
+}
+
+#[test]
+fn containers_reach_each_other_by_name_and_publish_ports() {
+    let host = TestHost::enter();
+    let netd = Netd::start(&host);
+    let berth = Berth::new(&host);
+    let nh = netd.host();
+    let b = |args: &[&str]| {
+        let mut full = vec!["--netd-host", nh.as_str()];
+        full.extend_from_slice(args);
+        berth.ok(&full)
+    };
+    b(&["network", "create", "n1"]);
+    b(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "n1",
+        "--network-alias",
+        "www",
+        "-p",
+        "8080:80",
+        "busybox",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/www",
+    ]);
+    b(&[
+        "run",
+        "-d",
+        "--name",
+        "peer",
+        "--network",
+        "n1",
+        "busybox",
+        "sleep",
+        "600",
+    ]);
+    // By name, by alias, over HTTP.
+    b(&["exec", "peer", "ping", "-c", "1", "-W", "3", "web"]);
+    let page = b(&[
+        "run",
+        "--rm",
+        "--network",
+        "n1",
+        "busybox",
+        "wget",
+        "-q",
+        "-O",
+        "-",
+        "http://www/",
+    ]);
+    assert_eq!(page, "hello from busybox");
+    // The published port from a LAN neighbour and from the host.
+    let remote = Remote::new();
+    let curl = |ns: Option<&str>, url: &str| {
+        let mut c = match ns {
+            Some(ns) => {
+                let mut c = std::process::Command::new("ip");
+                c.args(["netns", "exec", ns, "curl"]);
+                c
+            }
+            None => std::process::Command::new("curl"),
+        };
+        let out = c.args(["-s", "--max-time", "2", url]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let url = format!("http://{}:8080/", remote.host_ip);
+    // A fresh veth to the neighbour takes a moment to carry traffic.
+    assert!(
+        eventually(5, || curl(Some("remote"), &url) == "hello from busybox"),
+        "the published port from a LAN neighbour"
+    );
+    assert_eq!(curl(None, &url), "hello from busybox", "from the host");
+    let ports = b(&["port", "web"]);
+    assert!(ports.contains("80/tcp -> 0.0.0.0:8080"), "{ports}");
+    let ps = b(&["ps", "--format", "{{.Names}} {{.Ports}}"]);
+    assert!(ps.contains("web 0.0.0.0:8080->80/tcp"), "{ps}");
+    // exec runs in the container's namespaces.
+    let hostname = b(&["exec", "web", "hostname"]);
+    let id = b(&["inspect", "-f", "{{.Id}}", "web"]);
+    assert_eq!(hostname, id[..12]);
+    let ip = b(&[
+        "inspect",
+        "-f",
+        "{{.NetworkSettings.Networks.n1.IPAddress}}",
+        "web",
+    ]);
+    let seen = b(&["exec", "web", "ip", "-4", "-o", "addr", "show", "eth0"]);
+    assert!(seen.contains(&ip), "{seen} has {ip}");
+    // rm -f of both leaves no sandbox, mount, veth or cgroup.
+    b(&["rm", "-f", "web", "peer"]);
+    assert!(!mounts().contains("/containers/"), "{}", mounts());
+    let rt = runtime();
+    assert!(rt.block_on(netd.client().sandboxes()).unwrap().is_empty());
+    assert!(berth.cgroups().is_empty(), "{:?}", berth.cgroups());
+    assert!(
+        eventually(5, || !host.links().iter().any(|l| l.starts_with("veth"))),
+        "{:?}",
+        host.links()
+    );
+    assert!(curl(Some("remote"), &url).is_empty(), "unpublished");
+}
+
+#[test]
+fn host_none_and_container_network_modes_behave_as_dockers() {
+    let host = TestHost::enter();
+    let netd = Netd::start(&host);
+    let berth = Berth::new(&host);
+    let nh = netd.host();
+    let b = |args: &[&str]| {
+        let mut full = vec!["--netd-host", nh.as_str()];
+        full.extend_from_slice(args);
+        berth.ok(&full)
+    };
+    let none = b(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "ip",
+        "-o",
+        "link",
+    ]);
+    assert_eq!(none.lines().count(), 1, "loopback only: {none}");
+    assert!(none.contains("lo:"));
+    let _remote = Remote::new();
+    let hostnet = b(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "busybox",
+        "ip",
+        "-o",
+        "link",
+    ]);
+    assert!(hostnet.contains("uplink0"), "the host's links: {hostnet}");
+    b(&["run", "-d", "--name", "base", "busybox", "sleep", "600"]);
+    let base_ip = b(&[
+        "inspect",
+        "-f",
+        "{{.NetworkSettings.Networks.bridge.IPAddress}}",
+        "base",
+    ]);
+    let shared = b(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:base",
+        "busybox",
+        "ip",
+        "-4",
+        "-o",
+        "addr",
+    ]);
+    assert!(shared.contains(&base_ip), "{shared} shares {base_ip}");
+}
+
+#[test]
+fn exit_codes_stop_signals_logs_and_rm_follow_docker() {
+    let host = TestHost::enter();
+    let netd = Netd::start(&host);
+    let berth = Berth::new(&host);
+    let nh = netd.host();
+    let cmd = |args: &[&str]| {
+        let mut full = vec!["--netd-host", nh.as_str()];
+        full.extend_from_slice(args);
+        berth.cmd(&full)
+    };
+    let b = |args: &[&str]| {
+        let out = cmd(args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    // The container's code; 127 not found; 126 not executable; 125 engine.
+    let out = cmd(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]);
+    assert_eq!(code(&out), 3);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+    assert_eq!(
+        code(&cmd(&["run", "--rm", "busybox", "no-such-program"])),
+        127
+    );
+    assert_eq!(code(&cmd(&["run", "--rm", "busybox", "/etc"])), 126);
+    assert_eq!(code(&cmd(&["run", "--rm", "no-such-image"])), 125);
+    assert_eq!(code(&cmd(&["run", "--rm", "--bogus-flag", "busybox"])), 125);
+    // stop: SIGTERM first (a trap sees it and picks the code)…
+    b(&[
+        "run",
+        "-d",
+        "--name",
+        "trap",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 42' TERM; while true; do sleep 0.1; done",
+    ]);
+    b(&["stop", "trap"]);
+    assert_eq!(b(&["inspect", "-f", "{{.State.ExitCode}}", "trap"]), "42");
+    // …then SIGKILL after the timeout (PID 1 ignores SIGTERM by default).
+    b(&["run", "-d", "--name", "stubborn", "busybox", "sleep", "600"]);
+    let t = Instant::now();
+    b(&["stop", "-t", "1", "stubborn"]);
+    assert!(
+        t.elapsed() >= Duration::from_millis(900),
+        "waited the timeout"
+    );
+    assert_eq!(
+        b(&["inspect", "-f", "{{.State.ExitCode}}", "stubborn"]),
+        "137"
+    );
+    let ps = b(&["ps", "-a", "--format", "{{.Names}}: {{.Status}}"]);
+    assert!(ps.contains("stubborn: Exited (137)"), "{ps}");
+    // logs -f follows until the container ends.
+    b(&[
+        "run",
+        "-d",
+        "--name",
+        "talker",
+        "busybox",
+        "sh",
+        "-c",
+        "for i in 1 2 3; do echo line$i; sleep 0.2; done; echo bye >&2",
+    ]);
+    let out = cmd(&["logs", "-f", "talker"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "line1\nline2\nline3\n"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "bye\n");
+    let tail = cmd(&["logs", "--tail", "2", "talker"]);
+    assert_eq!(String::from_utf8_lossy(&tail.stdout), "line3\n");
+    assert_eq!(String::from_utf8_lossy(&tail.stderr), "bye\n");
+    assert_eq!(b(&["wait", "talker"]), "0");
+    // rm refuses a running container; rm -f does it; --rm leaves nothing.
+    b(&["run", "-d", "--name", "busy", "busybox", "sleep", "600"]);
+    let out = cmd(&["rm", "busy"]);
+    assert_eq!(code(&out), 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("container is running"));
+    b(&["rm", "-f", "busy", "trap", "stubborn", "talker"]);
+    assert_eq!(b(&["ps", "-aq"]), "");
+    b(&["run", "--rm", "--name", "gone", "busybox", "true"]);
+    assert_eq!(b(&["ps", "-aq"]), "");
+    assert!(!mounts().contains("/containers/"), "{}", mounts());
+    assert!(berth.cgroups().is_empty(), "{:?}", berth.cgroups());
+    let rt = runtime();
+    assert!(rt.block_on(netd.client().sandboxes()).unwrap().is_empty());
+}
