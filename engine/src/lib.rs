@@ -10,3 +10,4 @@ pub mod cli;
 pub mod container;
 pub mod format;
 pub mod image;
+pub mod spec;
