@@ -282,3 +282,74 @@ fn exit_codes_stop_signals_logs_and_rm_follow_docker() {
     let rt = runtime();
     assert!(rt.block_on(netd.client().sandboxes()).unwrap().is_empty());
 }
+
+#[test]
+fn run_it_drives_a_shell_through_a_real_pseudo_terminal() {
+    use std::io::{Read, Write};
+    let host = TestHost::enter();
+    let netd = Netd::start(&host);
+    let berth = Berth::new(&host);
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let slave = std::fs::File::from(pty.slave);
+    let mut child = berth
+        .command(&[
+            "--netd-host",
+            &netd.host(),
+            "run",
+            "-it",
+            "--rm",
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+        ])
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    let mut master = std::fs::File::from(pty.master);
+    let mut reader = master.try_clone().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    // Reads until `want` shows up, the terminal closes, or 15 s pass.
+    let until = |want: &str, seen: &mut Vec<u8>| {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !String::from_utf8_lossy(seen).contains(want) && Instant::now() < deadline {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(chunk) => seen.extend(chunk),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        String::from_utf8_lossy(seen).contains(want)
+    };
+    let mut seen = Vec::new();
+    // Type once the shell prompts, as a person would (a shell drops what
+    // was typed before it set its terminal up).
+    assert!(
+        until("# ", &mut seen),
+        "no prompt: {}",
+        String::from_utf8_lossy(&seen)
+    );
+    master
+        .write_all(b"tty; echo hi-$((1+2)); exit 5\r")
+        .unwrap();
+    until("hi-3", &mut seen);
+    let status = child.wait().unwrap();
+    drop(master);
+    let text = String::from_utf8_lossy(&seen).into_owned();
+    assert!(
+        text.contains("/dev/pts/0"),
+        "the shell has a terminal: {text}"
+    );
+    assert_eq!(status.code(), Some(5), "{text}");
+    assert!(text.contains("hi-3"), "{text}");
+}

@@ -75,8 +75,15 @@ impl Clients {
     }
 }
 
-/// Where the container's input goes (the write end of its stdin pipe).
-type StdinSink = Arc<Mutex<Option<std::io::PipeWriter>>>;
+/// Where the container's input goes: the write end of its stdin pipe, or
+/// its terminal; and the terminal, for size changes.
+#[derive(Default)]
+struct Input {
+    writer: Option<Box<dyn Write + Send>>,
+    console: Option<std::fs::File>,
+}
+
+type StdinSink = Arc<Mutex<Input>>;
 
 fn ready(fd: &mut Option<std::fs::File>, message: &str) {
     if let Some(mut f) = fd.take() {
@@ -117,7 +124,7 @@ fn serve(cfg: &ShimConfig, ready_pipe: &mut Option<std::fs::File>) -> Result<i32
     let _ = std::fs::remove_file(&sock);
     let listener = UnixListener::bind(&sock).map_err(ContainerError::io("listen on", &sock))?;
     let clients = Arc::new(Clients::default());
-    let stdin: StdinSink = Arc::new(Mutex::new(None));
+    let stdin: StdinSink = Arc::new(Mutex::new(Input::default()));
     accept_clients(listener, Arc::clone(&clients), Arc::clone(&stdin));
     let runtime = Runtime {
         binary: cfg.runtime.clone(),
@@ -245,21 +252,78 @@ fn forward_input(mut conn: UnixStream, stdin: &StdinSink) {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         match kind {
             Kind::Stdin => {
-                if let Some(w) = sink.as_mut()
+                if let Some(w) = sink.writer.as_mut()
                     && w.write_all(&payload).is_err()
                 {
-                    *sink = None;
+                    sink.writer = None;
                 }
             }
-            Kind::CloseStdin => *sink = None,
+            Kind::CloseStdin if sink.console.is_none() => sink.writer = None,
+            Kind::Resize => {
+                if let (Some(console), [r0, r1, c0, c1]) = (&sink.console, payload.as_slice()) {
+                    resize(
+                        console,
+                        u16::from_be_bytes([*r0, *r1]),
+                        u16::from_be_bytes([*c0, *c1]),
+                    );
+                }
+            }
             _ => {}
         }
     }
 }
 
+/// Sets a terminal's size.
+fn resize(console: &std::fs::File, rows: u16, cols: u16) {
+    use std::os::fd::AsRawFd;
+    let size = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads one winsize from the pointer, valid here.
+    unsafe {
+        libc::ioctl(console.as_raw_fd(), libc::TIOCSWINSZ, &raw const size);
+    }
+}
+
+/// Receives the terminal the runtime made for the container (the master
+/// side, passed over `listener` with SCM_RIGHTS).
+fn receive_console(listener: &UnixListener) -> Result<std::fs::File> {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    use std::io::IoSliceMut;
+    use std::os::fd::AsRawFd;
+    let (conn, _) = listener
+        .accept()
+        .map_err(|e| ContainerError::State(format!("receiving the container's terminal: {e}")))?;
+    let mut buf = [0u8; 4096];
+    let mut iov = [IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let msg = recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .map_err(|e| ContainerError::State(format!("receiving the container's terminal: {e}")))?;
+    for cmsg in msg
+        .cmsgs()
+        .map_err(|e| ContainerError::State(format!("receiving the container's terminal: {e}")))?
+    {
+        if let ControlMessageOwned::ScmRights(fds) = cmsg
+            && let Some(fd) = fds.first()
+        {
+            // SAFETY: the kernel just gave us this descriptor; nothing else owns it.
+            return Ok(std::fs::File::from(unsafe { OwnedFd::from_raw_fd(*fd) }));
+        }
+    }
+    Err(ContainerError::State("the runtime sent no terminal".into()))
+}
+
 /// Copies one output stream of the container to the log and the clients.
 fn pump(
-    mut from: std::io::PipeReader,
+    mut from: impl Read + Send + 'static,
     stream: &'static str,
     log: Arc<Mutex<std::fs::File>>,
     clients: Arc<Clients>,
@@ -369,28 +433,9 @@ fn start_and_wait(
     let bundle = run_dir.join("bundle");
     std::fs::create_dir_all(&bundle).map_err(ContainerError::io("create directory", &bundle))?;
     super::bundle::write(c, &overlay.merged, attached, &hostname_path, &bundle)?;
-    // Streams.
-    let (out_r, out_w) = std::io::pipe().map_err(ContainerError::io("pipe", run_dir))?;
-    let (err_r, err_w) = std::io::pipe().map_err(ContainerError::io("pipe", run_dir))?;
-    let child_stdin = if c.config.open_stdin {
-        let (in_r, in_w) = std::io::pipe().map_err(ContainerError::io("pipe", run_dir))?;
-        *stdin
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(in_w);
-        Stdio::from(in_r)
-    } else {
-        Stdio::null()
-    };
     let pid_file = run_dir.join("init.pid");
     let _ = std::fs::remove_file(&pid_file);
     let _ = runtime.delete(&c.id);
-    runtime.create(
-        &c.id,
-        &bundle,
-        &pid_file,
-        None,
-        [child_stdin, Stdio::from(out_w), Stdio::from(err_w)],
-    )?;
     let log_path = PathBuf::from(&c.log_path);
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -398,10 +443,75 @@ fn start_and_wait(
         .open(&log_path)
         .map_err(ContainerError::io("open", &log_path))?;
     let log = Arc::new(Mutex::new(log));
-    let pumps = [
-        pump(out_r, "stdout", Arc::clone(&log), Arc::clone(clients)),
-        pump(err_r, "stderr", Arc::clone(&log), Arc::clone(clients)),
-    ];
+    let pumps = if c.config.tty {
+        // A terminal: the runtime makes it and sends us its master side.
+        let console_sock = run_dir.join("console.sock");
+        let _ = std::fs::remove_file(&console_sock);
+        let listener = UnixListener::bind(&console_sock)
+            .map_err(ContainerError::io("listen on", &console_sock))?;
+        let receiver = std::thread::spawn(move || receive_console(&listener));
+        let created = runtime.create(
+            &c.id,
+            &bundle,
+            &pid_file,
+            Some(&console_sock),
+            [Stdio::null(), Stdio::null(), Stdio::null()],
+        );
+        if created.is_err() {
+            // Wake the receiver, which waits for a runtime that is gone.
+            let _ = UnixStream::connect(&console_sock);
+        }
+        let console = receiver
+            .join()
+            .map_err(|_| ContainerError::State("the terminal receiver failed".into()))?;
+        created?;
+        let console = console?;
+        let reader = console
+            .try_clone()
+            .map_err(ContainerError::io("dup", &console_sock))?;
+        let mut input = stdin
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if c.config.open_stdin {
+            input.writer = Some(Box::new(
+                console
+                    .try_clone()
+                    .map_err(ContainerError::io("dup", &console_sock))?,
+            ));
+        }
+        input.console = Some(console);
+        drop(input);
+        vec![pump(
+            reader,
+            "stdout",
+            Arc::clone(&log),
+            Arc::clone(clients),
+        )]
+    } else {
+        let (out_r, out_w) = std::io::pipe().map_err(ContainerError::io("pipe", run_dir))?;
+        let (err_r, err_w) = std::io::pipe().map_err(ContainerError::io("pipe", run_dir))?;
+        let child_stdin = if c.config.open_stdin {
+            let (in_r, in_w) = std::io::pipe().map_err(ContainerError::io("pipe", run_dir))?;
+            stdin
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .writer = Some(Box::new(in_w));
+            Stdio::from(in_r)
+        } else {
+            Stdio::null()
+        };
+        runtime.create(
+            &c.id,
+            &bundle,
+            &pid_file,
+            None,
+            [child_stdin, Stdio::from(out_w), Stdio::from(err_w)],
+        )?;
+        vec![
+            pump(out_r, "stdout", Arc::clone(&log), Arc::clone(clients)),
+            pump(err_r, "stderr", Arc::clone(&log), Arc::clone(clients)),
+        ]
+    };
     let pid: i32 = std::fs::read_to_string(&pid_file)
         .map_err(ContainerError::io("read", &pid_file))?
         .trim()
@@ -441,7 +551,7 @@ fn start_and_wait(
     }
     *stdin
         .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Input::default();
     let finished = logs::now();
     store.update(&c.id, |c| {
         c.state.status = Status::Exited;

@@ -151,7 +151,12 @@ pub fn start(a: &StartArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure>
         let Some(stream) = stream else {
             return Ok(());
         };
-        let code = attached(stream, a.interactive && c.config.open_stdin, io)?;
+        let code = attached(
+            stream,
+            a.interactive && c.config.open_stdin,
+            c.config.tty,
+            io,
+        )?;
         return if code == 0 {
             Ok(())
         } else {

@@ -360,7 +360,7 @@ pub fn run(args: &RunArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
         .start(&c, true)
         .map_err(start_failure)?
         .ok_or_else(|| Failure::new(125, "berth: the container was already running"))?;
-    let code = attached(stream, c.config.open_stdin, io)?;
+    let code = attached(stream, c.config.open_stdin, c.config.tty, io)?;
     if c.host_config.auto_remove {
         // The shim removes it; wait for that, as docker run --rm does.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -386,13 +386,98 @@ pub fn start_failure(e: crate::container::StartError) -> Failure {
     )
 }
 
+/// Puts berth's terminal in raw mode while a `-t` container is attached
+/// (restored when dropped), as the docker CLI does.
+struct RawTerminal {
+    saved: Option<nix::sys::termios::Termios>,
+}
+
+impl RawTerminal {
+    fn enter(tty: bool) -> Self {
+        use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
+        let stdin = std::io::stdin();
+        if !tty || !std::io::IsTerminal::is_terminal(&stdin) {
+            return Self { saved: None };
+        }
+        let Ok(saved) = tcgetattr(&stdin) else {
+            return Self { saved: None };
+        };
+        let mut raw = saved.clone();
+        cfmakeraw(&mut raw);
+        let _ = tcsetattr(&stdin, SetArg::TCSANOW, &raw);
+        Self { saved: Some(saved) }
+    }
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.saved {
+            let _ = nix::sys::termios::tcsetattr(
+                std::io::stdin(),
+                nix::sys::termios::SetArg::TCSANOW,
+                saved,
+            );
+        }
+    }
+}
+
+/// The size of berth's terminal, when it has one.
+fn terminal_size() -> Option<(u16, u16)> {
+    use std::os::fd::AsRawFd;
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let fd = std::io::stdout().as_raw_fd();
+    // SAFETY: TIOCGWINSZ writes one winsize to the pointer, valid here.
+    let r = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &raw mut size) };
+    (r == 0 && size.ws_row > 0).then_some((size.ws_row, size.ws_col))
+}
+
+/// Sends the terminal's size now and whenever it changes.
+fn follow_size(mut conn: UnixStream) {
+    std::thread::spawn(move || {
+        let mut last = None;
+        loop {
+            let now = terminal_size();
+            if now != last
+                && let Some((rows, cols)) = now
+            {
+                let mut p = rows.to_be_bytes().to_vec();
+                p.extend_from_slice(&cols.to_be_bytes());
+                if attach::write_frame(&mut conn, Kind::Resize, &p).is_err() {
+                    return;
+                }
+                last = now;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    });
+}
+
 /// Relays an attached container: input from berth's stdin when `stdin`,
-/// output to berth's stdout and stderr; returns the exit code.
-pub fn attached(stream: UnixStream, stdin: bool, io: &mut Io<'_>) -> Result<i32, Failure> {
+/// output to berth's stdout and stderr (one stream with `tty`, berth's
+/// terminal then in raw mode and its size followed); returns the exit
+/// code.
+pub fn attached(
+    stream: UnixStream,
+    stdin: bool,
+    tty: bool,
+    io: &mut Io<'_>,
+) -> Result<i32, Failure> {
+    let _raw = RawTerminal::enter(tty);
+    if tty {
+        follow_size(stream.try_clone()?);
+    }
     if stdin {
         let mut writer = stream.try_clone()?;
+        // berth's own stdin handle is locked by the command line for its
+        // whole run: read the descriptor through a duplicate instead.
+        let mut input =
+            std::fs::File::from(std::os::fd::AsFd::as_fd(&std::io::stdin()).try_clone_to_owned()?);
         std::thread::spawn(move || {
-            let mut input = std::io::stdin();
             let mut buf = vec![0u8; 32 * 1024];
             loop {
                 match input.read(&mut buf) {
