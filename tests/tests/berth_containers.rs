@@ -17,21 +17,38 @@ fn code(out: &std::process::Output) -> i32 {
     out.status.code().unwrap_or(-1)
 }
 
+/// The test's host, its netd, and berth with the busybox image.
+fn setup() -> (TestHost, Netd, Berth) {
+    let host = TestHost::enter();
+    let netd = Netd::start(&host);
+    let berth = Berth::new(&host);
+    (host, netd, berth)
+}
+
+/// Runs berth against this test's netd.
+fn cmd(berth: &Berth, netd: &Netd, args: &[&str]) -> std::process::Output {
+    let host = netd.host();
+    let mut full = vec!["--netd-host", host.as_str()];
+    full.extend_from_slice(args);
+    berth.cmd(&full)
+}
+
+/// Runs berth against this test's netd; its trimmed stdout, and a panic
+/// when it fails.
+fn ok(berth: &Berth, netd: &Netd, args: &[&str]) -> String {
+    let out = cmd(berth, netd, args);
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 fn mounts() -> String {
     std::fs::read_to_string("/proc/self/mountinfo").unwrap()
 }
 
 #[test]
 fn containers_reach_each_other_by_name_and_publish_ports() {
-    let host = TestHost::enter();
-    let netd = Netd::start(&host);
-    let berth = Berth::new(&host);
-    let nh = netd.host();
-    let b = |args: &[&str]| {
-        let mut full = vec!["--netd-host", nh.as_str()];
-        full.extend_from_slice(args);
-        berth.ok(&full)
-    };
+    let (host, netd, berth) = setup();
+    let b = |args: &[&str]| ok(&berth, &netd, args);
     b(&["network", "create", "n1"]);
     b(&[
         "run",
@@ -131,15 +148,8 @@ fn containers_reach_each_other_by_name_and_publish_ports() {
 
 #[test]
 fn host_none_and_container_network_modes_behave_as_dockers() {
-    let host = TestHost::enter();
-    let netd = Netd::start(&host);
-    let berth = Berth::new(&host);
-    let nh = netd.host();
-    let b = |args: &[&str]| {
-        let mut full = vec!["--netd-host", nh.as_str()];
-        full.extend_from_slice(args);
-        berth.ok(&full)
-    };
+    let (_host, netd, berth) = setup();
+    let b = |args: &[&str]| ok(&berth, &netd, args);
     let none = b(&[
         "run",
         "--rm",
@@ -187,20 +197,9 @@ fn host_none_and_container_network_modes_behave_as_dockers() {
 
 #[test]
 fn exit_codes_stop_signals_logs_and_rm_follow_docker() {
-    let host = TestHost::enter();
-    let netd = Netd::start(&host);
-    let berth = Berth::new(&host);
-    let nh = netd.host();
-    let cmd = |args: &[&str]| {
-        let mut full = vec!["--netd-host", nh.as_str()];
-        full.extend_from_slice(args);
-        berth.cmd(&full)
-    };
-    let b = |args: &[&str]| {
-        let out = cmd(args);
-        assert!(out.status.success(), "{args:?}: {out:?}");
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
+    let (_host, netd, berth) = setup();
+    let cmd = |args: &[&str]| cmd(&berth, &netd, args);
+    let b = |args: &[&str]| ok(&berth, &netd, args);
     // The container's code; 127 not found; 126 not executable; 125 engine.
     let out = cmd(&[
         "run",
@@ -286,9 +285,7 @@ fn exit_codes_stop_signals_logs_and_rm_follow_docker() {
 #[test]
 fn run_it_drives_a_shell_through_a_real_pseudo_terminal() {
     use std::io::{Read, Write};
-    let host = TestHost::enter();
-    let netd = Netd::start(&host);
-    let berth = Berth::new(&host);
+    let (_host, netd, berth) = setup();
     let pty = nix::pty::openpty(None, None).unwrap();
     let slave = std::fs::File::from(pty.slave);
     let mut child = berth
@@ -352,4 +349,111 @@ fn run_it_drives_a_shell_through_a_real_pseudo_terminal() {
     );
     assert_eq!(status.code(), Some(5), "{text}");
     assert!(text.contains("hi-3"), "{text}");
+}
+
+#[test]
+fn limits_read_only_roots_and_volumes_work() {
+    let (host, netd, berth) = setup();
+    let cmd = |args: &[&str]| cmd(&berth, &netd, args);
+    let b = |args: &[&str]| ok(&berth, &netd, args);
+    // --memory: a process that takes more is OOM-killed (137, OOMKilled).
+    let out = cmd(&[
+        "run",
+        "--name",
+        "hog",
+        "--network",
+        "none",
+        "--memory",
+        "16m",
+        "--memory-swap",
+        "16m",
+        "busybox",
+        "dd",
+        "if=/dev/zero",
+        "of=/dev/null",
+        "bs=128M",
+        "count=1",
+    ]);
+    assert_eq!(code(&out), 137, "{out:?}");
+    assert_eq!(
+        b(&[
+            "inspect",
+            "-f",
+            "{{.State.OOMKilled}} {{.HostConfig.Memory}}",
+            "hog"
+        ]),
+        "true 16777216"
+    );
+    // --pids-limit stops a fork bomb.
+    let out = cmd(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--pids-limit",
+        "8",
+        "busybox",
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 30 ]; do sleep 2 & i=$((i+1)); done; echo forked",
+    ]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("can't fork"), "{text}");
+    // --read-only refuses writes, but a --tmpfs stays writable.
+    let out = cmd(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--read-only",
+        "--tmpfs",
+        "/scratch",
+        "busybox",
+        "sh",
+        "-c",
+        "touch /scratch/ok && touch /nope",
+    ]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Read-only file system"),
+        "{out:?}"
+    );
+    // -v: a named volume and a bind outlive the container.
+    let dir = host.dir("bind-src");
+    let bind = format!("{}:/h", dir.display());
+    b(&[
+        "run",
+        "--name",
+        "writer",
+        "--network",
+        "none",
+        "-v",
+        "data:/data",
+        "-v",
+        &bind,
+        "busybox",
+        "sh",
+        "-c",
+        "echo kept > /data/f; echo bound > /h/g",
+    ]);
+    b(&["rm", "writer"]);
+    assert_eq!(std::fs::read_to_string(dir.join("g")).unwrap(), "bound\n");
+    let again = b(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "data:/data",
+        "busybox",
+        "cat",
+        "/data/f",
+    ]);
+    assert_eq!(again, "kept");
+    let out = cmd(&["run", "--rm", "--memory", "lots", "busybox", "true"]);
+    assert_eq!(code(&out), 125, "bad flag value: {out:?}");
 }

@@ -1,13 +1,17 @@
-//! The OCI bundle of one run: `config.json` for the runtime, from the
-//! container record, its root and the sandbox netd made.
+//! The OCI bundle of one run: `config.json` for the runtime, built by
+//! [`crate::spec::build`] from the container record, its root, the sandbox
+//! netd made and what this host allows.
 
-use std::path::Path;
-
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use super::error::{ContainerError, Result};
 use super::network::Attached;
-use super::record::Container;
+use super::record::{Container, MountPoint};
+use crate::spec::build::{
+    HostFacts, MountInput, MountKind, NetworkFiles, NetworkNamespace, ResourcesInput, SpecInput,
+    build_spec, hard_limits_from_proc,
+};
 
 /// The cgroup of a container, relative to each hierarchy's root: under
 /// `berth`, or the parent `BERTH_CGROUP_PARENT` names (tests use their
@@ -20,107 +24,102 @@ pub fn cgroup_path(id: &str) -> String {
     format!("/{}/{id}", parent.trim_matches('/'))
 }
 
-/// Docker's default capabilities.
-const DEFAULT_CAPS: [&str; 14] = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-];
-
-fn bind(dest: &str, src: &str, ro: bool) -> Value {
-    let mut opts = vec!["rbind", "rprivate"];
-    if ro {
-        opts.push("ro");
+/// What this host allows, read from /proc and /sys.
+pub fn host_facts() -> HostFacts {
+    let online_cpus = std::thread::available_parallelism()
+        .ok()
+        .and_then(|n| u32::try_from(n.get()).ok())
+        .unwrap_or(1);
+    let cap_last_cap = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(40);
+    let hard_limits: BTreeMap<String, u64> = std::fs::read_to_string("/proc/self/limits")
+        .map(|t| hard_limits_from_proc(&t))
+        .unwrap_or_default();
+    let swap_limit_supported = Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
+        .exists()
+        || Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    HostFacts {
+        online_cpus,
+        cap_last_cap,
+        hard_limits,
+        swap_limit_supported,
     }
-    json!({"destination": dest, "type": "bind", "source": src, "options": opts})
 }
 
-/// Writes `bundle/config.json`.
+/// A stored mount as the spec builder takes it.
+fn mount_input(m: &MountPoint) -> MountInput {
+    MountInput {
+        kind: if m.kind == "tmpfs" {
+            MountKind::Tmpfs
+        } else {
+            MountKind::Bind
+        },
+        source: PathBuf::from(&m.source),
+        destination: m.destination.clone(),
+        read_only: !m.rw,
+        options: m.options.clone(),
+    }
+}
+
+/// Writes `bundle/config.json`; returns the builder's warnings.
 pub fn write(
     c: &Container,
     rootfs: &Path,
     attached: &Attached,
     hostname_file: &Path,
     bundle: &Path,
-) -> Result<()> {
-    let mut env = c.config.env.clone();
-    if !env.iter().any(|e| e.starts_with("PATH=")) {
-        env.insert(
-            0,
-            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
-        );
-    }
-    env.push(format!("HOSTNAME={}", c.config.hostname));
-    if c.config.tty {
-        env.push("TERM=xterm".into());
-    }
-    let caps: Vec<&str> = DEFAULT_CAPS.to_vec();
-    let mut namespaces = vec![
-        json!({"type": "pid"}),
-        json!({"type": "ipc"}),
-        json!({"type": "uts"}),
-        json!({"type": "mount"}),
-    ];
-    if let Some(ns) = &attached.netns {
-        namespaces.push(json!({"type": "network", "path": ns}));
-    }
-    let mut mounts = vec![
-        json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
-        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
-        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
-        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]}),
-        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
-        json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}),
-        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["ro", "nosuid", "noexec", "nodev"]}),
-    ];
-    if !attached.resolv_conf.is_empty() {
-        mounts.push(bind("/etc/resolv.conf", &attached.resolv_conf, false));
-    }
-    if !attached.hosts.is_empty() {
-        mounts.push(bind("/etc/hosts", &attached.hosts, false));
-    }
-    mounts.push(bind(
-        "/etc/hostname",
-        &hostname_file.display().to_string(),
-        false,
-    ));
-    let spec = json!({
-        "ociVersion": "1.0.2",
-        "process": {
-            "terminal": c.config.tty,
-            "user": {"uid": 0, "gid": 0},
-            "args": c.argv(),
-            "env": env,
-            "cwd": if c.config.working_dir.is_empty() { "/" } else { c.config.working_dir.as_str() },
-            "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
-            "noNewPrivileges": false,
+) -> Result<Vec<String>> {
+    let nonempty = |s: &str| (!s.is_empty()).then(|| PathBuf::from(s));
+    let input = SpecInput {
+        args: c.argv(),
+        image_env: Vec::new(),
+        env: c.config.env.clone(),
+        working_dir: c.config.working_dir.clone(),
+        user: c.config.user.clone(),
+        group_add: Vec::new(),
+        tty: c.config.tty,
+        no_new_privileges: c
+            .host_config
+            .security_opt
+            .iter()
+            .any(|o| o == "no-new-privileges" || o == "no-new-privileges:true"),
+        cap_add: c.host_config.cap_add.clone(),
+        cap_drop: c.host_config.cap_drop.clone(),
+        privileged: c.host_config.privileged,
+        ulimits: Vec::new(),
+        rootfs: rootfs.to_owned(),
+        read_only: c.host_config.readonly_rootfs,
+        hostname: c.config.hostname.clone(),
+        network: match &attached.netns {
+            Some(ns) => NetworkNamespace::Join(PathBuf::from(ns)),
+            None => NetworkNamespace::Host,
         },
-        "root": {"path": rootfs, "readonly": c.host_config.readonly_rootfs},
-        "hostname": c.config.hostname,
-        "mounts": mounts,
-        "linux": {
-            "namespaces": namespaces,
-            "cgroupsPath": cgroup_path(&c.id),
-            "resources": {"devices": [{"allow": false, "access": "rwm"}]},
-            "maskedPaths": ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"],
-            "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+        cgroup_namespace: Path::new("/sys/fs/cgroup/cgroup.controllers").exists(),
+        mounts: c.host_config.mounts.iter().map(mount_input).collect(),
+        network_files: NetworkFiles {
+            hosts: nonempty(&attached.hosts),
+            resolv_conf: nonempty(&attached.resolv_conf),
+            hostname: Some(hostname_file.to_owned()),
         },
-    });
+        cgroups_path: cgroup_path(&c.id),
+        resources: ResourcesInput {
+            memory: c.host_config.memory,
+            memory_swap: c.host_config.memory_swap,
+            nano_cpus: c.host_config.nano_cpus,
+            cpu_shares: c.host_config.cpu_shares,
+            pids_limit: (c.host_config.pids_limit != 0).then_some(c.host_config.pids_limit),
+        },
+        host: host_facts(),
+    };
+    let built = build_spec(&input).map_err(|e| ContainerError::State(e.to_string()))?;
     let path = bundle.join("config.json");
-    let bytes = serde_json::to_vec_pretty(&spec).map_err(|source| ContainerError::Record {
-        path: path.clone(),
-        source,
-    })?;
-    std::fs::write(&path, bytes).map_err(ContainerError::io("write", &path))
+    let bytes =
+        serde_json::to_vec_pretty(&built.spec).map_err(|source| ContainerError::Record {
+            path: path.clone(),
+            source,
+        })?;
+    std::fs::write(&path, bytes).map_err(ContainerError::io("write", &path))?;
+    Ok(built.warnings)
 }

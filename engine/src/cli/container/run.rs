@@ -12,7 +12,7 @@ use crate::cli::Io;
 use crate::cli::exit::Failure;
 use crate::container::attach::{self, Kind};
 use crate::container::create::{CreateOptions, Identity, plan, random_name};
-use crate::container::record::{Container, RestartPolicy};
+use crate::container::record::{Container, MountPoint, RestartPolicy};
 use crate::container::{ContainerError, Engine};
 
 /// The options of `run` and `create`.
@@ -180,9 +180,114 @@ fn env_entry(e: &str) -> Option<String> {
     }
 }
 
-/// The options as the engine takes them (125 for bad values, as Docker).
-pub fn create_options(a: &CreateArgs, attach: bool) -> Result<CreateOptions, Failure> {
+/// The host directory of volume `name` (made when missing): Docker's
+/// `VOLUMES/<name>/_data`.
+pub fn volume_dir(root: &std::path::Path, name: &str) -> Result<std::path::PathBuf, Failure> {
+    let dir = root.join("volumes").join(name).join("_data");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Failure::new(125, format!("berth: creating volume {name}: {e}")))?;
+    Ok(dir)
+}
+
+/// `-v`, `--mount` and `--tmpfs` as mounts with host paths; volumes are
+/// made when missing (anonymous ones get a random name).
+fn mounts(a: &CreateArgs, root: &std::path::Path) -> Result<Vec<MountPoint>, Failure> {
+    use crate::spec::flags::{MountType, parse_mount, parse_tmpfs, parse_volume};
     let bad = |m: String| Failure::new(125, format!("berth: {m}.\nSee 'berth run --help'."));
+    let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
+    let mut specs = Vec::new();
+    for v in &a.volume {
+        let spec = parse_volume(v, &cwd).map_err(|e| bad(e.to_string()))?;
+        // Docker makes a missing host directory of a -v bind.
+        if spec.kind == MountType::Bind && !std::path::Path::new(&spec.source).exists() {
+            std::fs::create_dir_all(&spec.source)
+                .map_err(|e| bad(format!("creating {}: {e}", spec.source)))?;
+        }
+        specs.push(spec);
+    }
+    for m in &a.mount {
+        specs.push(parse_mount(m, &cwd, |p| p.exists()).map_err(|e| bad(e.to_string()))?);
+    }
+    for t in &a.tmpfs {
+        specs.push(parse_tmpfs(t).map_err(|e| bad(e.to_string()))?);
+    }
+    let mut out = Vec::new();
+    for spec in specs {
+        let (kind, name, dir) = match spec.kind {
+            MountType::Volume => {
+                let name = if spec.source.is_empty() {
+                    netd::controller::new_id()
+                } else {
+                    spec.source.clone()
+                };
+                let dir = volume_dir(root, &name)?;
+                ("volume", name, Some(dir))
+            }
+            MountType::Bind => ("bind", String::new(), None),
+            MountType::Tmpfs => ("tmpfs", String::new(), None),
+        };
+        let input = spec
+            .to_input(dir.as_deref())
+            .map_err(|e| bad(e.to_string()))?;
+        out.push(MountPoint {
+            kind: kind.into(),
+            name,
+            source: input.source.display().to_string(),
+            destination: input.destination,
+            options: input.options,
+            rw: !input.read_only,
+        });
+    }
+    Ok(out)
+}
+
+/// The options as the engine takes them (125 for bad values, as Docker).
+pub fn create_options(
+    a: &CreateArgs,
+    attach: bool,
+    root: &std::path::Path,
+) -> Result<CreateOptions, Failure> {
+    use crate::spec::flags::{parse_cpus, parse_memory, parse_memory_swap, parse_signal};
+    let bad = |m: String| Failure::new(125, format!("berth: {m}.\nSee 'berth run --help'."));
+    let memory = a
+        .memory
+        .as_deref()
+        .map(parse_memory)
+        .transpose()
+        .map_err(|e| {
+            bad(format!(
+                "invalid argument {:?} for \"-m, --memory\" flag: {e}",
+                a.memory.clone().unwrap_or_default()
+            ))
+        })?
+        .unwrap_or(0);
+    let memory_swap = a
+        .memory_swap
+        .as_deref()
+        .map(parse_memory_swap)
+        .transpose()
+        .map_err(|e| {
+            bad(format!(
+                "invalid argument {:?} for \"--memory-swap\" flag: {e}",
+                a.memory_swap.clone().unwrap_or_default()
+            ))
+        })?
+        .unwrap_or(0);
+    let nano_cpus = a
+        .cpus
+        .as_deref()
+        .map(parse_cpus)
+        .transpose()
+        .map_err(|e| {
+            bad(format!(
+                "invalid argument {:?} for \"--cpus\" flag: {e}",
+                a.cpus.clone().unwrap_or_default()
+            ))
+        })?
+        .unwrap_or(0);
+    if let Some(sig) = &a.stop_signal {
+        parse_signal(sig).map_err(|e| bad(e.to_string()))?;
+    }
     let mut env: Vec<String> = Vec::new();
     for file in &a.env_file {
         let text = std::fs::read_to_string(file).map_err(|e| bad(format!("open {file}: {e}")))?;
@@ -244,11 +349,11 @@ pub fn create_options(a: &CreateArgs, attach: bool) -> Result<CreateOptions, Fai
         cap_drop: a.cap_drop.clone(),
         security_opt: a.security_opt.clone(),
         binds: a.volume.clone(),
-        mounts: Vec::new(),
+        mounts: mounts(a, root)?,
         init: a.init,
-        memory: 0,
-        memory_swap: 0,
-        nano_cpus: 0,
+        memory,
+        memory_swap,
+        nano_cpus,
         cpu_shares: a.cpu_shares.unwrap_or(0),
         pids_limit: a.pids_limit.unwrap_or(0),
     })
@@ -349,7 +454,7 @@ fn hex_bytes(id: &str) -> Vec<u8> {
 /// Runs `berth run`.
 pub fn run(args: &RunArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
     let engine = g.engine()?;
-    let opts = create_options(&args.create, !args.detach)?;
+    let opts = create_options(&args.create, !args.detach, &g.root)?;
     let c = create(&engine, g, &opts)?;
     if args.detach {
         engine.start(&c, false).map_err(start_failure)?;
@@ -525,7 +630,7 @@ pub fn attached(
 /// Runs `berth create`: prints the new container's id.
 pub fn create_only(args: &CreateArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
     let engine = g.engine()?;
-    let opts = create_options(args, false)?;
+    let opts = create_options(args, false, &g.root)?;
     let c = create(&engine, g, &opts)?;
     writeln!(io.stdout, "{}", c.id)?;
     Ok(())
