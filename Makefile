@@ -8,7 +8,7 @@ LEAKDIR := $(CURDIR)/target/leakcheck
 # Privileged tests: the `tests` crate, and each crate's `tests/privileged.rs`.
 PRIVILEGED := package(tests) | binary(privileged)
 
-.PHONY: up test setup build lint unit test-privileged bench bench-ipam bench-netd bench-ports bench-dns bench-dockerd
+.PHONY: up test setup build lint unit test-privileged bench bench-ipam bench-netd bench-ports bench-dns bench-dockerd bench-berth
 
 ## up: install what is missing, build, and start netd in the foreground (as root;
 ## Ctrl-C stops it and leaves networks in place). NETD_FLAGS passes flags to it.
@@ -60,6 +60,12 @@ bench-dns:
 	cargo build $(CARGO_FLAGS) --release -p netd -p tests --bins
 	scripts/testhost target/release/dns-bench
 
+## bench-berth: `berth run --rm busybox true` latency (none and a user
+## bridge), the OCI runtime alone, and podman when installed, in one run.
+bench-berth:
+	cargo build $(CARGO_FLAGS) --release -p netd -p engine -p tests --bins
+	scripts/testhost target/release/berth-bench
+
 ## bench-dockerd: `docker run --rm` latency with dockerd using netd as its
 ## network driver, next to Docker's own bridge driver, in the same run.
 bench-dockerd:
@@ -67,4 +73,4 @@ bench-dockerd:
 	scripts/testhost target/release/dockerd-bench
 
 ## bench: every benchmark.
-bench: bench-ipam bench-netd bench-ports bench-dns bench-dockerd
+bench: bench-ipam bench-netd bench-ports bench-dns bench-dockerd bench-berth

@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 # tools (procps), and the real clients the end-to-end tests use. docker.io
 # brings dockerd (the plugin end-to-end test runs it inside a throwaway
 # host; the package starts no daemon here) and docker-proxy (the peer the
-# ports benchmark measures).
-PACKAGES="iproute2 nftables util-linux mount procps busybox-static bind9-dnsutils iputils-ping curl make iperf3 dnsperf docker.io"
+# ports benchmark measures). runc and crun are berth's OCI runtimes
+# (busybox-static also makes the test images).
+PACKAGES="iproute2 nftables util-linux mount procps busybox-static bind9-dnsutils iputils-ping curl make iperf3 dnsperf docker.io runc crun"
 
 missing=""
 for p in $PACKAGES; do

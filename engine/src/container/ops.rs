@@ -167,7 +167,7 @@ impl Engine {
                 match UnixStream::connect(&sock) {
                     Ok(s) => break Some(s),
                     Err(_) if Instant::now() < deadline => {
-                        std::thread::sleep(Duration::from_millis(2));
+                        std::thread::sleep(Duration::from_millis(1));
                     }
                     Err(e) => {
                         return Err(StartError::engine(ContainerError::io(

@@ -99,10 +99,11 @@ impl Runtime {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
-    /// `create`: the container's namespaces and process, stopped before
-    /// the user's program; its stdio are `stdio` (inherited by the init
-    /// process) unless a console socket is given.
-    pub fn create(
+    /// `run --detach`: the container's namespaces and its process, started;
+    /// its stdio are `stdio` (inherited by the init process) unless a
+    /// console socket is given. One runtime call instead of `create` then
+    /// `start`.
+    pub fn launch(
         &self,
         id: &str,
         bundle: &Path,
@@ -115,7 +116,8 @@ impl Runtime {
         let log = bundle.join("runtime.log");
         let mut c = self.command();
         c.arg("--log").arg(&log).arg("--log-format").arg("json");
-        c.arg("create")
+        c.arg("run")
+            .arg("--detach")
             .arg("--bundle")
             .arg(bundle)
             .arg("--pid-file")
@@ -133,16 +135,11 @@ impl Runtime {
             .map_err(ContainerError::io("running", &self.binary))?;
         if !status.success() {
             return Err(ContainerError::Runtime {
-                op: "create".into(),
+                op: "run".into(),
                 message: last_log_error(&log),
             });
         }
         Ok(())
-    }
-
-    /// `start`: runs the user's program.
-    pub fn start(&self, id: &str) -> Result<()> {
-        self.run("start", &["start", id]).map(|_| ())
     }
 
     /// `kill`: sends `signal` (a name or number) to the init process.

@@ -172,6 +172,7 @@ fn serve(cfg: &ShimConfig, ready_pipe: &mut Option<std::fs::File>) -> Result<i32
         let c = store.load(&cfg.id)?;
         let stopped = run_dir.join("stopped").exists();
         if !stopped && should_restart(&c, code) {
+            clients.broadcast(Kind::Exit, &code.to_be_bytes());
             let _ = store.update(&cfg.id, |c| {
                 c.restart_count += 1;
                 c.state.status = Status::Restarting;
@@ -181,7 +182,10 @@ fn serve(cfg: &ShimConfig, ready_pipe: &mut Option<std::fs::File>) -> Result<i32
             backoff = (backoff * 2).min(Duration::from_secs(10));
             continue;
         }
+        // Attached commands learn the code once everything is cleaned up
+        // (an --rm container removed), as `docker run --rm` returns.
         finish(cfg, &store, &rt, &netd, &c);
+        clients.broadcast(Kind::Exit, &code.to_be_bytes());
         return Ok(code);
     }
 }
@@ -435,7 +439,15 @@ fn start_and_wait(
     super::bundle::write(c, &overlay.merged, attached, &hostname_path, &bundle)?;
     let pid_file = run_dir.join("init.pid");
     let _ = std::fs::remove_file(&pid_file);
-    let _ = runtime.delete(&c.id);
+    // Left by a run the shim did not see end (a crash): clear it first.
+    if runtime.state_dir.join(&c.id).exists() {
+        let _ = runtime.delete(&c.id);
+    }
+    // Output must not be missed: the first run waits for the attached
+    // command before the process exists.
+    if first && cfg.wait_attach {
+        clients.wait_first(Duration::from_secs(10));
+    }
     let log_path = PathBuf::from(&c.log_path);
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -450,7 +462,7 @@ fn start_and_wait(
         let listener = UnixListener::bind(&console_sock)
             .map_err(ContainerError::io("listen on", &console_sock))?;
         let receiver = std::thread::spawn(move || receive_console(&listener));
-        let created = runtime.create(
+        let created = runtime.launch(
             &c.id,
             &bundle,
             &pid_file,
@@ -500,7 +512,7 @@ fn start_and_wait(
         } else {
             Stdio::null()
         };
-        runtime.create(
+        runtime.launch(
             &c.id,
             &bundle,
             &pid_file,
@@ -517,14 +529,6 @@ fn start_and_wait(
         .trim()
         .parse()
         .map_err(|_| ContainerError::State("the runtime wrote no init pid".into()))?;
-    if first && cfg.wait_attach {
-        clients.wait_first(Duration::from_secs(10));
-    }
-    if let Err(e) = runtime.start(&c.id) {
-        let _ = runtime.delete(&c.id);
-        let _ = overlay.unmount();
-        return Err(e);
-    }
     let started = logs::now();
     store.update(&c.id, |c| {
         c.state.status = Status::Running;
@@ -565,7 +569,6 @@ fn start_and_wait(
         c.network_settings.ports.clear();
         c.network_settings.sandbox_key.clear();
     })?;
-    clients.broadcast(Kind::Exit, &code.to_be_bytes());
     Ok(code)
 }
 

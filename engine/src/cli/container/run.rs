@@ -466,13 +466,8 @@ pub fn run(args: &RunArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
         .map_err(start_failure)?
         .ok_or_else(|| Failure::new(125, "berth: the container was already running"))?;
     let code = attached(stream, c.config.open_stdin, c.config.tty, io)?;
-    if c.host_config.auto_remove {
-        // The shim removes it; wait for that, as docker run --rm does.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while engine.containers.load(&c.id).is_ok() && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-    }
+    // An --rm container is gone by now: the shim reports the exit code
+    // after removing it.
     if code == 0 {
         Ok(())
     } else {

@@ -1,0 +1,193 @@
+//! `berth run --rm busybox true` latency, with `--network none` and on a
+//! user bridge network (netd), next to the OCI runtime running a prepared
+//! bundle alone (`crun run`, and `runc run`), and `podman run --rm` of the
+//! same image when podman is installed; alternating, one run, medians.
+//! Runs inside a throwaway host (`make bench-berth`); prints figures and
+//! asserts nothing.
+//!
+//! Debian's crun refuses this machine's v1 hybrid cgroup layout because of
+//! the (empty) cgroup2 hierarchy mounted at /sys/fs/cgroup/unified: the
+//! benchmark unmounts that in its own mount namespace, so that crun runs,
+//! and says so.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tests::TestHost;
+use tests::berth::Berth;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn timed(mut c: Command) -> anyhow::Result<Duration> {
+    let t = Instant::now();
+    let out = c.stdin(Stdio::null()).output()?;
+    let d = t.elapsed();
+    anyhow::ensure!(
+        out.status.success(),
+        "{c:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(d)
+}
+
+fn find(name: &str) -> Option<String> {
+    ["/usr/bin", "/usr/sbin", "/bin", "/sbin"]
+        .iter()
+        .map(|d| format!("{d}/{name}"))
+        .find(|p| Path::new(p).exists())
+}
+
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    if std::env::var_os("BERTH_TESTHOST").is_none() || std::process::id() != 1 {
+        anyhow::bail!("run through `make bench-berth`: the benchmark needs a throwaway host");
+    }
+    let host = TestHost::enter();
+    let crun = find("crun");
+    let runc = find("runc").ok_or_else(|| anyhow::anyhow!("runc is missing"))?;
+    if crun.is_some() && Path::new("/sys/fs/cgroup/unified").exists() {
+        let _ = Command::new("umount")
+            .arg("/sys/fs/cgroup/unified")
+            .status();
+    }
+    let rt = tests::netd::runtime();
+    let data_root = host.dir("netd-bench");
+    let (child, _client) = rt
+        .block_on(tests::netd::start_for_bench(
+            &data_root.display().to_string(),
+        ))
+        .map_err(anyhow::Error::msg)?;
+    let _netd = Daemon(child);
+    let berth = Berth::new(&host);
+    let out = berth.cmd(&["network", "create", "benchnet"]);
+    anyhow::ensure!(out.status.success(), "network create: {out:?}");
+    // A bundle for the runtime alone: the same busybox, `true`, no network.
+    let bundle = host.dir("bare-bundle");
+    let rootfs_tar = tests::dockerd::busybox_rootfs(&host);
+    std::fs::create_dir_all(bundle.join("rootfs"))?;
+    let st = Command::new("tar")
+        .arg("-C")
+        .arg(bundle.join("rootfs"))
+        .arg("-xf")
+        .arg(&rootfs_tar)
+        .status()?;
+    anyhow::ensure!(st.success(), "unpacking the rootfs");
+    let st = Command::new(&runc)
+        .arg("spec")
+        .current_dir(&bundle)
+        .status()?;
+    anyhow::ensure!(st.success(), "runc spec");
+    let spec = std::fs::read_to_string(bundle.join("config.json"))?
+        .replace("\"terminal\": true", "\"terminal\": false")
+        .replace("\"sh\"", "\"true\"");
+    std::fs::write(bundle.join("config.json"), spec)?;
+
+    let mut labels: Vec<String> = Vec::new();
+    type Runner<'a> = Box<dyn Fn(usize) -> anyhow::Result<Duration> + 'a>;
+    let mut runners: Vec<Runner<'_>> = Vec::new();
+    let runtimes: Vec<(&str, String)> = crun
+        .iter()
+        .map(|p| ("crun", p.clone()))
+        .chain(std::iter::once(("runc", runc.clone())))
+        .collect();
+    for (name, bin) in &runtimes {
+        let (bin, bundle) = (bin.clone(), bundle.clone());
+        labels.push(format!("{name} run (prepared bundle, alone)"));
+        runners.push(Box::new(move |i| {
+            let mut c = Command::new(&bin);
+            c.args(["run", "--bundle"])
+                .arg(&bundle)
+                .arg(format!("bare-{i}"));
+            timed(c)
+        }));
+    }
+    for (name, _) in &runtimes {
+        for net in ["none", "benchnet"] {
+            let what = if net == "none" {
+                "--network none"
+            } else {
+                "user bridge (netd)"
+            };
+            labels.push(format!("berth run --rm, {what}, {name}"));
+            let berth = &berth;
+            let name = (*name).to_owned();
+            runners.push(Box::new(move |_| {
+                timed(berth.command(&[
+                    "--runtime",
+                    &name,
+                    "run",
+                    "--rm",
+                    "--network",
+                    net,
+                    "busybox",
+                    "true",
+                ]))
+            }));
+        }
+    }
+    let rounds = 20;
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); runners.len()];
+    for r in runners.iter() {
+        r(usize::MAX)?; // warm up
+    }
+    for round in 0..rounds {
+        for k in 0..runners.len() {
+            let i = (round + k) % runners.len();
+            times[i].push(runners[i](round * 100 + k)?);
+        }
+    }
+    println!("container start-to-exit latency (`true`), {rounds} alternating rounds, medians:");
+    let medians: Vec<Duration> = times.into_iter().map(median).collect();
+    for (label, m) in labels.iter().zip(&medians) {
+        println!("  {label:<46} {:7.1} ms", ms(*m));
+    }
+    let find_m = |needle: &str| {
+        labels
+            .iter()
+            .position(|l| l.starts_with(needle))
+            .map(|i| medians[i])
+    };
+    for (name, _) in &runtimes {
+        if let (Some(bare), Some(none), Some(bridge)) = (
+            find_m(&format!("{name} run")),
+            find_m(&format!("berth run --rm, --network none, {name}")),
+            find_m(&format!("berth run --rm, user bridge (netd), {name}")),
+        ) {
+            println!(
+                "  with {name}: --network none {:.2}x of bare {name}; the user bridge adds {:+.1} ms",
+                none.as_secs_f64() / bare.as_secs_f64(),
+                ms(bridge) - ms(none)
+            );
+        }
+    }
+    if crun.is_some() {
+        println!(
+            "  (crun runs with /sys/fs/cgroup/unified unmounted in the benchmark's own mount namespace: it refuses this host's hybrid layout otherwise)"
+        );
+    } else {
+        println!("  (crun is not installed)");
+    }
+    if find("podman").is_none() {
+        println!(
+            "  podman: not installed (measured here before: about 290 ms with --network none and 530 ms on a bridge)"
+        );
+    }
+    Ok(())
+}
