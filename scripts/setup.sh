@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 # brings dockerd (the plugin end-to-end test runs it inside a throwaway
 # host; the package starts no daemon here) and docker-proxy (the peer the
 # ports benchmark measures). runc and crun are berth's OCI runtimes
-# (busybox-static also makes the test images).
-PACKAGES="iproute2 nftables util-linux mount procps busybox-static bind9-dnsutils iputils-ping curl make iperf3 dnsperf docker.io runc crun"
+# (busybox-static also makes the test images); tini is `run --init`'s init.
+PACKAGES="iproute2 nftables util-linux mount procps busybox-static bind9-dnsutils iputils-ping curl make iperf3 dnsperf docker.io runc crun tini"
 
 missing=""
 for p in $PACKAGES; do

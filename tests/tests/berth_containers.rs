@@ -454,6 +454,23 @@ fn limits_read_only_roots_and_volumes_work() {
         "/data/f",
     ]);
     assert_eq!(again, "kept");
+    // --init: tini is PID 1 and the command its child.
+    let ps = b(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--init",
+        "busybox",
+        "ps",
+        "-o",
+        "pid,args",
+    ]);
+    assert!(
+        ps.lines()
+            .any(|l| l.trim_start().starts_with("1 /sbin/docker-init -- ps")),
+        "{ps}"
+    );
     let out = cmd(&["run", "--rm", "--memory", "lots", "busybox", "true"]);
     assert_eq!(code(&out), 125, "bad flag value: {out:?}");
 }

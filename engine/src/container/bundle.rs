@@ -63,6 +63,16 @@ fn mount_input(m: &MountPoint) -> MountInput {
     }
 }
 
+/// Where `--init` finds its init (Docker's `docker-init` is tini).
+const INIT_BINARIES: [&str; 3] = [
+    "/usr/bin/docker-init",
+    "/usr/bin/tini-static",
+    "/usr/libexec/docker/docker-init",
+];
+
+/// The init process `--init` runs in the container, bind-mounted there.
+const INIT_PATH: &str = "/sbin/docker-init";
+
 /// Writes `bundle/config.json`; returns the builder's warnings.
 pub fn write(
     c: &Container,
@@ -72,8 +82,30 @@ pub fn write(
     bundle: &Path,
 ) -> Result<Vec<String>> {
     let nonempty = |s: &str| (!s.is_empty()).then(|| PathBuf::from(s));
+    let mut args = c.argv();
+    let mut mounts: Vec<MountInput> = c.host_config.mounts.iter().map(mount_input).collect();
+    if c.host_config.init {
+        // As Docker: a static tini, mounted read-only, as PID 1 that
+        // forwards signals and reaps zombies.
+        let init = INIT_BINARIES
+            .iter()
+            .find(|p| Path::new(p).exists())
+            .ok_or_else(|| {
+                ContainerError::State(
+                    "--init needs a static tini (Debian's tini package): none found".into(),
+                )
+            })?;
+        args.splice(0..0, [INIT_PATH.to_owned(), "--".to_owned()]);
+        mounts.push(MountInput {
+            kind: MountKind::Bind,
+            source: PathBuf::from(init),
+            destination: INIT_PATH.into(),
+            read_only: true,
+            options: vec!["rprivate".into()],
+        });
+    }
     let input = SpecInput {
-        args: c.argv(),
+        args,
         image_env: Vec::new(),
         env: c.config.env.clone(),
         working_dir: c.config.working_dir.clone(),
@@ -97,7 +129,7 @@ pub fn write(
             None => NetworkNamespace::Host,
         },
         cgroup_namespace: Path::new("/sys/fs/cgroup/cgroup.controllers").exists(),
-        mounts: c.host_config.mounts.iter().map(mount_input).collect(),
+        mounts,
         network_files: NetworkFiles {
             hosts: nonempty(&attached.hosts),
             resolv_conf: nonempty(&attached.resolv_conf),
