@@ -246,6 +246,35 @@ fn exit_codes_stop_signals_logs_and_rm_follow_docker() {
     );
     let ps = b(&["ps", "-a", "--format", "{{.Names}}: {{.Status}}"]);
     assert!(ps.contains("stubborn: Exited (137)"), "{ps}");
+    // A foreground run forwards the signals it gets to the container.
+    let mut fg = berth
+        .command(&[
+            "--netd-host",
+            &netd.host(),
+            "run",
+            "--name",
+            "fg",
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'echo got; exit 9' INT; echo ready; while true; do sleep 0.1; done",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        eventually(10, || b(&["ps", "--format", "{{.Names}}"]).contains("fg")),
+        "the foreground container runs"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(fg.id()).unwrap()),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = fg.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(9), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ready\ngot\n");
     // logs -f follows until the container ends.
     b(&[
         "run",
@@ -272,7 +301,7 @@ fn exit_codes_stop_signals_logs_and_rm_follow_docker() {
     let out = cmd(&["rm", "busy"]);
     assert_eq!(code(&out), 1);
     assert!(String::from_utf8_lossy(&out.stderr).contains("container is running"));
-    b(&["rm", "-f", "busy", "trap", "stubborn", "talker"]);
+    b(&["rm", "-f", "busy", "trap", "stubborn", "talker", "fg"]);
     assert_eq!(b(&["ps", "-aq"]), "");
     b(&["run", "--rm", "--name", "gone", "busybox", "true"]);
     assert_eq!(b(&["ps", "-aq"]), "");

@@ -465,6 +465,11 @@ pub fn run(args: &RunArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
         .start(&c, true)
         .map_err(start_failure)?
         .ok_or_else(|| Failure::new(125, "berth: the container was already running"))?;
+    if !c.config.tty {
+        // With a terminal, ^C is a byte for the container's terminal; without
+        // one, berth forwards the signals it gets, as docker's sig-proxy.
+        proxy_signals(&engine, &c.id);
+    }
     let code = attached(stream, c.config.open_stdin, c.config.tty, io)?;
     // An --rm container is gone by now: the shim reports the exit code
     // after removing it.
@@ -484,6 +489,60 @@ pub fn start_failure(e: crate::container::StartError) -> Failure {
             e.message.trim_end_matches('.')
         ),
     )
+}
+
+/// The write end of the signal pipe (-1 until [`proxy_signals`] runs).
+static SIGNAL_PIPE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    let fd = SIGNAL_PIPE.load(std::sync::atomic::Ordering::Relaxed);
+    if fd >= 0 {
+        // Truncation is fine: signal numbers fit in a byte.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let b = [sig as u8];
+        // SAFETY: write(2) is async-signal-safe; the buffer lives on the stack.
+        unsafe {
+            libc::write(fd, b.as_ptr().cast(), 1);
+        }
+    }
+}
+
+/// Forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 that berth
+/// receives to the container (through the runtime), for the rest of the
+/// command's life.
+pub fn proxy_signals(engine: &Engine, id: &str) {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    let Ok((mut reader, writer)) = std::io::pipe() else {
+        return;
+    };
+    SIGNAL_PIPE.store(
+        std::os::fd::IntoRawFd::into_raw_fd(writer),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    let action = SigAction::new(
+        SigHandler::Handler(on_signal),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for sig in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+    ] {
+        // SAFETY: the handler only writes one byte to a pipe.
+        let _ = unsafe { sigaction(sig, &action) };
+    }
+    let runtime = engine.runtime.clone();
+    let id = id.to_owned();
+    std::thread::spawn(move || {
+        let mut b = [0u8; 1];
+        while reader.read_exact(&mut b).is_ok() {
+            let _ = runtime.kill(&id, &b[0].to_string());
+        }
+    });
 }
 
 /// Puts berth's terminal in raw mode while a `-t` container is attached
