@@ -247,7 +247,7 @@ fn exit_codes_stop_signals_logs_and_rm_follow_docker() {
     let ps = b(&["ps", "-a", "--format", "{{.Names}}: {{.Status}}"]);
     assert!(ps.contains("stubborn: Exited (137)"), "{ps}");
     // A foreground run forwards the signals it gets to the container.
-    let mut fg = berth
+    let fg = berth
         .command(&[
             "--netd-host",
             &netd.host(),
