@@ -5,6 +5,9 @@
 //! Runs inside a throwaway host (`make bench-berth`); prints figures and
 //! asserts nothing.
 //!
+//! Podman runs with its own storage under the test host (its caches under
+//! a tmpfs over /var/lib, its cgroups removed afterwards).
+//!
 //! Debian's crun refuses this machine's v1 hybrid cgroup layout because of
 //! the (empty) cgroup2 hierarchy mounted at /sys/fs/cgroup/unified: the
 //! benchmark unmounts that in its own mount namespace, so that crun runs,
@@ -142,6 +145,61 @@ fn main() -> anyhow::Result<()> {
             }));
         }
     }
+    // podman (Podman 4's netavark bridge), on its own storage in this host;
+    // /var/lib is hidden under a tmpfs so that its caches stay here too.
+    let podman = find("podman");
+    let _podman_cgroups = PodmanCgroups;
+    if let Some(podman) = &podman {
+        let _ = Command::new("mount")
+            .args(["-t", "tmpfs", "bench-varlib", "/var/lib"])
+            .status();
+        let state = host.dir("podman");
+        let base: Vec<String> = vec![
+            "--root".into(),
+            state.join("root").display().to_string(),
+            "--runroot".into(),
+            state.join("run").display().to_string(),
+            "--cgroup-manager".into(),
+            "cgroupfs".into(),
+            "--runtime".into(),
+            runc.clone(),
+            "--events-backend".into(),
+            "none".into(),
+            "--network-config-dir".into(),
+            state.join("net").display().to_string(),
+            "--tmpdir".into(),
+            state.join("tmp").display().to_string(),
+        ];
+        let podman_cmd = |args: &[&str]| {
+            let mut c = Command::new(podman);
+            c.args(&base).args(args);
+            c
+        };
+        timed(podman_cmd(&[
+            "import",
+            &rootfs_tar.display().to_string(),
+            "localhost/busybox:latest",
+        ]))?;
+        timed(podman_cmd(&["network", "create", "podnet"]))?;
+        for net in ["none", "podnet"] {
+            let what = if net == "none" {
+                "--network none"
+            } else {
+                "its bridge (netavark)"
+            };
+            labels.push(format!("podman run --rm, {what}, runc"));
+            let args: Vec<String> = ["run", "--rm", "--network", net, "localhost/busybox", "true"]
+                .map(String::from)
+                .to_vec();
+            let base = base.clone();
+            let podman = podman.clone();
+            runners.push(Box::new(move |_| {
+                let mut c = Command::new(&podman);
+                c.args(&base).args(&args);
+                timed(c)
+            }));
+        }
+    }
     let rounds = 20;
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); runners.len()];
     for r in runners.iter() {
@@ -184,10 +242,39 @@ fn main() -> anyhow::Result<()> {
     } else {
         println!("  (crun is not installed)");
     }
-    if find("podman").is_none() {
+    if podman.is_none() {
         println!(
             "  podman: not installed (measured here before: about 290 ms with --network none and 530 ms on a bridge)"
         );
     }
     Ok(())
+}
+
+/// Removes the cgroups podman makes in the machine's cgroup tree
+/// (`libpod_parent`), when the benchmark ends.
+struct PodmanCgroups;
+
+impl Drop for PodmanCgroups {
+    fn drop(&mut self) {
+        let Ok(ctrls) = std::fs::read_dir("/sys/fs/cgroup") else {
+            return;
+        };
+        for c in ctrls.flatten() {
+            let parent = c.path().join("libpod_parent");
+            if !parent.is_dir() {
+                continue;
+            }
+            let mut dirs = vec![parent.clone()];
+            let mut i = 0;
+            while i < dirs.len() {
+                if let Ok(kids) = std::fs::read_dir(&dirs[i]) {
+                    dirs.extend(kids.flatten().map(|k| k.path()).filter(|p| p.is_dir()));
+                }
+                i += 1;
+            }
+            for d in dirs.iter().rev() {
+                let _ = std::fs::remove_dir(d);
+            }
+        }
+    }
 }
