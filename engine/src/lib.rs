@@ -11,3 +11,4 @@ pub mod container;
 pub mod format;
 pub mod image;
 pub mod spec;
+pub mod volume;

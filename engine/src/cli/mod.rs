@@ -6,7 +6,9 @@ pub mod exit;
 pub mod image;
 pub mod network;
 pub mod opts;
+pub mod system;
 pub mod usage;
+pub mod volume;
 
 use std::ffi::OsString;
 use std::io::{BufRead, Write};
@@ -90,6 +92,14 @@ pub enum TopCommand {
     /// Image commands at the top level (`images`, `rmi`, `tag`, …).
     #[command(flatten)]
     ImageShortcut(Box<image::ShortcutCommand>),
+    /// Manage volumes
+    Volume(Box<volume::VolumeArgs>),
+    /// Manage berth
+    System(Box<system::SystemArgs>),
+    /// Show the berth version information
+    Version(system::version::VersionArgs),
+    /// Display system-wide information
+    Info(system::info::InfoArgs),
     /// Anything else: not a berth command.
     #[command(external_subcommand)]
     Unknown(Vec<String>),
@@ -183,6 +193,10 @@ fn dispatch(cli: Cli, io: &mut Io<'_>) -> Result<(), Failure> {
         Some(TopCommand::Container(args)) => container::run(args.command, &g, io),
         Some(TopCommand::ContainerShortcut(cmd)) => container::run(*cmd, &g, io),
         Some(TopCommand::Shim(args)) => container::shim(&args, &g),
+        Some(TopCommand::Volume(args)) => volume::run(*args, &g, io),
+        Some(TopCommand::System(args)) => system::run(*args, &g, io),
+        Some(TopCommand::Version(args)) => args.run(&g, io),
+        Some(TopCommand::Info(args)) => args.run(&g, io),
     }
 }
 

@@ -215,7 +215,11 @@ pub fn kill(a: &KillArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
 pub fn rm(a: &RmArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
     let engine = g.engine()?;
     each(&a.containers, &engine, io, |c, _| {
-        engine.remove(c, a.force).map_err(|e| daemon(&e))
+        engine.remove(c, a.force).map_err(|e| daemon(&e))?;
+        if a.volumes {
+            crate::cli::volume::remove_anonymous(&g.root, &engine.containers, c)?;
+        }
+        Ok(())
     })
 }
 

@@ -220,7 +220,7 @@ fn mounts(a: &CreateArgs, root: &std::path::Path) -> Result<Vec<MountPoint>, Fai
                 } else {
                     spec.source.clone()
                 };
-                let dir = volume_dir(root, &name)?;
+                let dir = crate::cli::volume::volume_for_mount(root, &name, &spec)?;
                 ("volume", name, Some(dir))
             }
             MountType::Bind => ("bind", String::new(), None),

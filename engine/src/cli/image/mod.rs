@@ -21,7 +21,7 @@ use clap::{Args, CommandFactory, Subcommand};
 use super::exit::Failure;
 use super::{Cli, Io};
 use crate::image::store::Lock;
-use crate::image::{ImageError, ImageUsers, NoContainers, State, Store};
+use crate::image::{ImageError, ImageUsers, State, Store};
 
 /// The `image` usage line.
 const USAGE: &str = "berth image COMMAND";
@@ -164,10 +164,10 @@ fn open_locked(root: &Path, exclusive: bool) -> Result<Opened, Failure> {
     Ok(Opened { store, lock, state })
 }
 
-/// What uses images: the container store plugs in here; until it exists,
-/// nothing does.
-pub fn image_users(_root: &Path) -> Box<dyn ImageUsers> {
-    Box::new(NoContainers)
+/// What uses images: the containers under `root`, running or not (their
+/// images cannot be deleted without force, and their layers stay).
+pub fn image_users(root: &Path) -> Box<dyn ImageUsers> {
+    crate::volume::users::image_users(root)
 }
 
 /// An image store error worded as docker prints daemon errors, exit 1.
