@@ -483,6 +483,18 @@ fn limits_read_only_roots_and_volumes_work() {
         "/data/f",
     ]);
     assert_eq!(again, "kept");
+    // --rm takes the container's anonymous volumes with it, not named ones.
+    b(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "/anon",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(b(&["volume", "ls", "-q"]), "data");
     // --init: tini is PID 1 and the command its child.
     let ps = b(&[
         "run",

@@ -221,8 +221,14 @@ fn finish(
     }
     let run_dir = store.run_dir_of(&cfg.id);
     let _ = std::fs::remove_file(run_dir.join("shim.pid"));
-    if c.host_config.auto_remove {
-        let _ = store.remove(c);
+    if c.host_config.auto_remove && store.remove(c).is_ok() {
+        // As Docker's --rm: the container's anonymous volumes go with it.
+        if let (Ok(users), Ok(volumes)) = (
+            crate::volume::ContainerUse::scan(store),
+            crate::volume::Volumes::open(&cfg.root),
+        ) {
+            let _ = volumes.remove_anonymous(c, &users);
+        }
     }
 }
 

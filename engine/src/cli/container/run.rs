@@ -180,15 +180,6 @@ fn env_entry(e: &str) -> Option<String> {
     }
 }
 
-/// The host directory of volume `name` (made when missing): Docker's
-/// `VOLUMES/<name>/_data`.
-pub fn volume_dir(root: &std::path::Path, name: &str) -> Result<std::path::PathBuf, Failure> {
-    let dir = root.join("volumes").join(name).join("_data");
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Failure::new(125, format!("berth: creating volume {name}: {e}")))?;
-    Ok(dir)
-}
-
 /// `-v`, `--mount` and `--tmpfs` as mounts with host paths; volumes are
 /// made when missing (anonymous ones get a random name).
 fn mounts(a: &CreateArgs, root: &std::path::Path) -> Result<Vec<MountPoint>, Failure> {
