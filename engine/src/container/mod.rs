@@ -5,10 +5,15 @@
 //! protocol ([`attach`]) and json-file logs ([`logs`]), and the lifecycle
 //! operations the commands run ([`ops`]).
 
+pub mod archive;
 pub mod attach;
 pub mod bundle;
+pub mod changes;
+pub mod commit;
+pub mod copy;
 pub mod create;
 pub mod error;
+pub mod inroot;
 pub mod logs;
 pub mod network;
 pub mod ops;
@@ -16,7 +21,9 @@ pub mod record;
 pub mod rootfs;
 pub mod runc;
 pub mod shim;
+pub mod stats;
 pub mod store;
+pub mod top;
 
 pub use self::error::{ContainerError, Result};
 pub use self::ops::{Engine, StartError};

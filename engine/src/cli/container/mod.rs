@@ -3,12 +3,18 @@
 //! `berth container …`), and the hidden `berth shim` the engine re-executes
 //! for each running container.
 
+pub mod attach;
+pub mod commit;
+pub mod cp;
+pub mod diff;
 pub mod exec;
 pub mod lifecycle;
 pub mod logs;
 pub mod ps;
 pub mod run;
 pub mod show;
+pub mod stats;
+pub mod top;
 
 use std::path::PathBuf;
 
@@ -87,6 +93,18 @@ pub enum ContainerCommand {
     Exec(exec::ExecArgs),
     /// Remove all stopped containers
     Prune(lifecycle::PruneArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(stats::StatsArgs),
+    /// Display the running processes of a container
+    Top(top::TopArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(diff::DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(commit::CommitArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(cp::CpArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(attach::AttachArgs),
 }
 
 /// `berth container`.
@@ -127,6 +145,12 @@ pub fn run(cmd: ContainerCommand, g: &Globals, io: &mut Io<'_>) -> Result<(), Fa
         ContainerCommand::Port(a) => show::port(&a, g, io),
         ContainerCommand::Exec(a) => exec::run(&a, g),
         ContainerCommand::Prune(a) => lifecycle::prune(&a, g, io),
+        ContainerCommand::Stats(a) => stats::run(&a, g, io),
+        ContainerCommand::Top(a) => top::run(&a, g, io),
+        ContainerCommand::Diff(a) => diff::run(&a, g, io),
+        ContainerCommand::Commit(a) => commit::run(&a, g, io),
+        ContainerCommand::Cp(a) => cp::run(&a, g, io),
+        ContainerCommand::Attach(a) => attach::run(&a, g, io),
     }
 }
 
