@@ -34,27 +34,7 @@ const PAX_XATTR: &str = "SCHILY.xattr.";
 /// `.` names, `..` taking out the name before it (and nothing above
 /// `/`); `.` when nothing is left.
 pub fn clean(path: &str) -> String {
-    let rooted = path.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => match parts.last() {
-                Some(&last) if last != ".." => {
-                    parts.pop();
-                }
-                _ if rooted => {}
-                _ => parts.push(".."),
-            },
-            name => parts.push(name),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".to_owned(),
-        (false, false) => joined,
-    }
+    crate::spec::path::clean_path(path)
 }
 
 /// Whether the clean path `path` is `dir` or below it.

@@ -12,7 +12,7 @@
 pub mod build;
 pub mod cgroup_stats;
 pub mod flags;
-mod path;
+pub(crate) mod path;
 
 /// `items` as owned strings, for tests.
 #[cfg(test)]
