@@ -112,7 +112,7 @@ fn containers_reach_each_other_by_name_and_publish_ports() {
     let url = format!("http://{}:8080/", remote.host_ip);
     // A fresh veth to the neighbour takes a moment to carry traffic.
     assert!(
-        eventually(5, || curl(Some("remote"), &url) == "hello from busybox"),
+        eventually(15, || curl(Some("remote"), &url) == "hello from busybox"),
         "the published port from a LAN neighbour"
     );
     assert_eq!(curl(None, &url), "hello from busybox", "from the host");
@@ -139,7 +139,7 @@ fn containers_reach_each_other_by_name_and_publish_ports() {
     assert!(rt.block_on(netd.client().sandboxes()).unwrap().is_empty());
     assert!(berth.cgroups().is_empty(), "{:?}", berth.cgroups());
     assert!(
-        eventually(5, || !host.links().iter().any(|l| l.starts_with("veth"))),
+        eventually(30, || !host.links().iter().any(|l| l.starts_with("veth"))),
         "{:?}",
         host.links()
     );

@@ -110,7 +110,7 @@ fn sandboxes_reach_each_other_over_v4_and_v6_and_across_two_networks() {
         .unwrap();
         assert!(!links(&a.sandbox_key).contains("eth1"));
         assert!(
-            tests::netd::eventually(5, || links(&a.sandbox_key).lines().count() == 2),
+            tests::netd::eventually(30, || links(&a.sandbox_key).lines().count() == 2),
             "the retired interface is deleted soon after: {}",
             links(&a.sandbox_key)
         );

@@ -278,7 +278,7 @@ fn restart_restores_listeners_and_extra_hosts_land_in_the_hosts_file() {
     netd.kill();
     netd.start_again();
     assert!(
-        eventually(5, || dig(&a, &["peer"]) == [peer_ip.clone()]),
+        eventually(15, || dig(&a, &["peer"]) == [peer_ip.clone()]),
         "the listener is back after a restart"
     );
 }

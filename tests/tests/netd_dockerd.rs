@@ -121,7 +121,7 @@ fn dockerd_runs_containers_on_a_netd_network() {
         .count();
     assert_eq!(plugin_nets, 0);
     assert!(
-        eventually(5, || host
+        eventually(30, || host
             .links()
             .iter()
             .filter(|l| l.as_str() != "uplink0")

@@ -195,7 +195,7 @@ fn dockers_sequence_connects_publishes_and_cleans_up() {
     call_ok("/IpamDriver.ReleasePool", &json!({"PoolID":pool_id}));
     assert!(rt.block_on(c.network(NET)).is_err(), "gone from the store");
     assert!(
-        eventually(5, || !host.links().iter().any(|l| l == &bridge
+        eventually(30, || !host.links().iter().any(|l| l == &bridge
             || l.starts_with("veth")
             || l.starts_with("vnd"))),
         "links left: {:?}",

@@ -223,7 +223,7 @@ fn sigkill_at_random_moments_leaves_store_and_kernel_agreeing() {
     });
     assert_store_and_kernel_agree(&netd);
     assert!(
-        tests::netd::eventually(5, || !tests::run("ip", &["-o", "link"]).contains(": veth")),
+        tests::netd::eventually(30, || !tests::run("ip", &["-o", "link"]).contains(": veth")),
         "retired veths are deleted in the background"
     );
 }
