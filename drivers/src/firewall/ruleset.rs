@@ -354,9 +354,11 @@ fn skeleton(b: &mut Batch<'static>) {
     b.add(rule(
         inet,
         "raw_prerouting",
+        // The address first: it settles almost every packet with one
+        // compare (this chain sees every packet).
         vec![
-            is_not(meta(MetaKey::Iifname), s("lo")),
             is(payload("ip", "daddr"), loopback4()),
+            is_not(meta(MetaKey::Iifname), s("lo")),
             Statement::Drop(None),
         ],
     ));
