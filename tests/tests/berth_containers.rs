@@ -296,6 +296,15 @@ fn exit_codes_stop_signals_logs_and_rm_follow_docker() {
     assert_eq!(String::from_utf8_lossy(&tail.stdout), "line3\n");
     assert_eq!(String::from_utf8_lossy(&tail.stderr), "bye\n");
     assert_eq!(b(&["wait", "talker"]), "0");
+    // inspect takes images too, as Docker's.
+    assert_eq!(
+        b(&["inspect", "-f", "{{index .RepoTags 0}}", "busybox"]),
+        "busybox:latest"
+    );
+    assert_eq!(
+        code(&cmd(&["inspect", "--type", "container", "busybox"])),
+        1
+    );
     // rm refuses a running container; rm -f does it; --rm leaves nothing.
     b(&["run", "-d", "--name", "busy", "busybox", "sleep", "600"]);
     let out = cmd(&["rm", "busy"]);

@@ -16,9 +16,21 @@ pub struct InspectArgs {
     /// Display total file sizes
     #[arg(short = 's', long)]
     pub size: bool,
-    /// Containers
-    #[arg(value_name = "CONTAINER", required = true)]
+    /// Only inspect objects of the given type (container or image)
+    #[arg(long = "type", value_name = "string")]
+    pub kind: Option<String>,
+    /// Containers or images
+    #[arg(value_name = "NAME|ID", required = true)]
     pub containers: Vec<String>,
+}
+
+/// An image's inspect view, when `name` names one.
+fn image_view(g: &Globals, name: &str) -> Option<serde_json::Value> {
+    let store = crate::image::Store::open(&g.root).ok()?;
+    let state = store.state().ok()?;
+    let id = state.resolve(name).ok()?;
+    let view = crate::cli::image::inspect::view(&store, &state, &id).ok()?;
+    serde_json::to_value(view).ok()
 }
 
 /// `port`.
@@ -35,19 +47,26 @@ pub struct PortArgs {
 /// Runs `inspect`.
 pub fn inspect(a: &InspectArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
     let format = InspectFormat::parse(a.format.as_deref()).map_err(|e| Failure::new(64, e))?;
+    let kind = a.kind.as_deref().unwrap_or("");
+    if !["", "container", "image"].contains(&kind) {
+        return Err(Failure::new(
+            1,
+            format!("\"{kind}\" is not a valid value for --type"),
+        ));
+    }
     let engine = g.engine()?;
-    let mut inspector = Inspector::new(format, |_| {});
+    // As Docker's `inspect`: a container by that name first, else an image.
+    let mut inspector: Inspector<serde_json::Value> = Inspector::new(format, |_| {});
     for name in &a.containers {
-        match engine.get(name) {
-            Ok(c) => inspector.add(c),
-            Err(e) => inspector.add_error(format!(
-                "Error: No such object: {name}{}",
-                if matches!(e, crate::container::ContainerError::NotFound(_)) {
-                    String::new()
-                } else {
-                    format!(" ({e})")
-                }
-            )),
+        let container = (kind != "image")
+            .then(|| engine.get(name).ok())
+            .flatten()
+            .and_then(|c| serde_json::to_value(c).ok());
+        let found =
+            container.or_else(|| (kind != "container").then(|| image_view(g, name)).flatten());
+        match found {
+            Some(v) => inspector.add(v),
+            None => inspector.add_error(format!("Error: No such object: {name}")),
         }
     }
     let (out, errors) = inspector.finish();
