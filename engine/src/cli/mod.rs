@@ -162,6 +162,16 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> i32 {
     code
 }
 
+/// Prints `warning` (a question ending in `[y/N] `) and reads the answer:
+/// only `y` or `Y` goes ahead, as docker's prompts.
+pub(crate) fn confirm(io: &mut Io<'_>, warning: &str) -> Result<bool, Failure> {
+    write!(io.stdout, "{warning}")?;
+    io.stdout.flush()?;
+    let mut answer = String::new();
+    io.stdin.read_line(&mut answer)?;
+    Ok(answer.trim().eq_ignore_ascii_case("y"))
+}
+
 /// The global options the container commands use.
 fn globals(cli: &Cli) -> container::Globals {
     container::Globals {

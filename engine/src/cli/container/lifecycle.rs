@@ -284,17 +284,13 @@ pub fn rename(a: &RenameArgs, g: &Globals) -> Result<(), Failure> {
 
 /// `container prune`.
 pub fn prune(a: &PruneArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
-    if !a.force {
-        write!(
-            io.stdout,
-            "WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] "
-        )?;
-        io.stdout.flush()?;
-        let mut answer = String::new();
-        io.stdin.read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y") {
-            return Ok(());
-        }
+    if !a.force
+        && !crate::cli::confirm(
+            io,
+            "WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ",
+        )?
+    {
+        return Ok(());
     }
     let engine = g.engine()?;
     let mut deleted = Vec::new();

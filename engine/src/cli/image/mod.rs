@@ -19,7 +19,7 @@ use std::path::Path;
 use clap::{Args, CommandFactory, Subcommand};
 
 use super::exit::Failure;
-use super::{Cli, Io};
+use super::{Cli, Io, confirm};
 use crate::image::store::Lock;
 use crate::image::{ImageError, ImageUsers, State, Store};
 
@@ -193,15 +193,6 @@ fn at_most(path: &str, usage: &str, max: usize, given: usize) -> Result<(), Fail
              See '{path} --help' for more information"
         ),
     ))
-}
-
-/// Asks the prune question; true on `y` or `Y`.
-fn confirm(io: &mut Io<'_>, warning: &str) -> Result<bool, Failure> {
-    write!(io.stdout, "{warning}")?;
-    io.stdout.flush()?;
-    let mut answer = String::new();
-    io.stdin.read_line(&mut answer)?;
-    Ok(answer.trim().eq_ignore_ascii_case("y"))
 }
 
 #[cfg(test)]

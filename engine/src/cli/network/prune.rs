@@ -55,11 +55,7 @@ impl PruneArgs {
 
 /// Prints the warning and reads the answer: `y` or `Y` (spaces aside).
 fn confirm(io: &mut Io<'_>) -> Result<bool, Failure> {
-    write!(io.stdout, "{WARNING}")?;
-    io.stdout.flush()?;
-    let mut answer = String::new();
-    io.stdin.read_line(&mut answer)?;
-    Ok(answer.trim().eq_ignore_ascii_case("y"))
+    crate::cli::confirm(io, WARNING)
 }
 
 /// `Deleted Networks:` and one name a line, then an empty line; nothing

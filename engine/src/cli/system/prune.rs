@@ -11,11 +11,12 @@ use clap::Args;
 
 use super::with_netd;
 use crate::cli::Io;
+use crate::cli::confirm;
 use crate::cli::container::Globals;
 use crate::cli::container::lifecycle;
 use crate::cli::exit::Failure;
 use crate::cli::image::units::human_size;
-use crate::cli::volume::prune::{confirm, deleted_section, prune as prune_volumes};
+use crate::cli::volume::prune::{deleted_section, prune as prune_volumes};
 use crate::container::Status;
 use crate::image::{Digest, Store};
 use crate::volume::filter::VolumeFilters;

@@ -70,7 +70,7 @@ impl PruneArgs {
             .map_err(|e| Failure::new(1, format!("Error response from daemon: {e}")))?;
         filters.all |= self.all;
         let warning = if filters.all { WARNING_ALL } else { WARNING };
-        if !self.force && !confirm(io, warning)? {
+        if !self.force && !crate::cli::confirm(io, warning)? {
             return Ok(());
         }
         let pruned = prune(g, &filters)?;
@@ -85,15 +85,6 @@ impl PruneArgs {
         )?;
         Ok(())
     }
-}
-
-/// Asks `warning`; true on `y` or `Y`.
-pub fn confirm(io: &mut Io<'_>, warning: &str) -> Result<bool, Failure> {
-    write!(io.stdout, "{warning}")?;
-    io.stdout.flush()?;
-    let mut answer = String::new();
-    io.stdin.read_line(&mut answer)?;
-    Ok(answer.trim().eq_ignore_ascii_case("y"))
 }
 
 #[cfg(test)]
