@@ -5,7 +5,7 @@
 //! Runs inside a throwaway host (`make bench-berth`); prints figures and
 //! asserts nothing.
 //!
-//! Podman runs with its own storage under the test host (its caches under
+//! `BENCH_SKIP_PODMAN=1` leaves podman out. Podman runs with its own storage under the test host (its caches under
 //! a tmpfs over /var/lib, its cgroups removed afterwards).
 //!
 //! Debian's crun refuses this machine's v1 hybrid cgroup layout because of
@@ -147,7 +147,7 @@ fn main() -> anyhow::Result<()> {
     }
     // podman (Podman 4's netavark bridge), on its own storage in this host;
     // /var/lib is hidden under a tmpfs so that its caches stay here too.
-    let podman = find("podman");
+    let podman = find("podman").filter(|_| std::env::var_os("BENCH_SKIP_PODMAN").is_none());
     let _podman_cgroups = PodmanCgroups;
     if let Some(podman) = &podman {
         let _ = Command::new("mount")
@@ -242,9 +242,15 @@ fn main() -> anyhow::Result<()> {
     } else {
         println!("  (crun is not installed)");
     }
-    if podman.is_none() {
+    if find("podman").is_none() {
         println!(
             "  podman: not installed (measured here before: about 290 ms with --network none and 530 ms on a bridge)"
+        );
+    } else if podman.is_none() {
+        println!("  podman: left out (BENCH_SKIP_PODMAN)");
+    } else {
+        println!(
+            "  (podman's runs slow the whole host down: for the ratios to the bare runtime, also run with BENCH_SKIP_PODMAN=1)"
         );
     }
     Ok(())
