@@ -524,3 +524,50 @@ fn limits_read_only_roots_and_volumes_work() {
     let out = cmd(&["run", "--rm", "--memory", "lots", "busybox", "true"]);
     assert_eq!(code(&out), 125, "bad flag value: {out:?}");
 }
+
+#[test]
+fn containers_keep_running_when_netd_restarts() {
+    let (_host, mut netd, berth) = setup();
+    ok(&berth, &netd, &["network", "create", "n1"]);
+    ok(
+        &berth,
+        &netd,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "--network",
+            "n1",
+            "busybox",
+            "httpd",
+            "-f",
+            "-p",
+            "80",
+            "-h",
+            "/www",
+        ],
+    );
+    netd.restart();
+    let ps = ok(&berth, &netd, &["ps", "--format", "{{.Names}} {{.State}}"]);
+    assert_eq!(ps, "web running");
+    // Still reachable by name from a container started after the restart.
+    let page = ok(
+        &berth,
+        &netd,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "n1",
+            "busybox",
+            "wget",
+            "-q",
+            "-O",
+            "-",
+            "http://web/",
+        ],
+    );
+    assert_eq!(page, "hello from busybox");
+    ok(&berth, &netd, &["rm", "-f", "web"]);
+}
