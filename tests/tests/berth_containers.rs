@@ -571,3 +571,53 @@ fn containers_keep_running_when_netd_restarts() {
     assert_eq!(page, "hello from busybox");
     ok(&berth, &netd, &["rm", "-f", "web"]);
 }
+
+#[test]
+fn a_crashed_shim_is_reported_and_its_container_cleaned_up() {
+    let (_host, netd, berth) = setup();
+    let id = ok(
+        &berth,
+        &netd,
+        &["run", "-d", "--name", "orphan", "busybox", "sleep", "600"],
+    );
+    let pid_file = berth.runroot.join("containers").join(&id).join("shim.pid");
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(
+        eventually(5, || ok(
+            &berth,
+            &netd,
+            &["ps", "-a", "--format", "{{.Status}}"]
+        )
+        .starts_with("Exited (255)")),
+        "the container of a dead shim is reported exited"
+    );
+    // rm cleans what the shim could not, and the name is free again.
+    ok(&berth, &netd, &["rm", "orphan"]);
+    assert!(!mounts().contains("/containers/"), "{}", mounts());
+    assert!(berth.cgroups().is_empty(), "{:?}", berth.cgroups());
+    let rt = runtime();
+    assert!(rt.block_on(netd.client().sandboxes()).unwrap().is_empty());
+    ok(
+        &berth,
+        &netd,
+        &[
+            "run",
+            "--rm",
+            "--name",
+            "orphan",
+            "--network",
+            "none",
+            "busybox",
+            "true",
+        ],
+    );
+}

@@ -59,9 +59,7 @@ impl Engine {
         std::fs::read_to_string(pid_file)
             .ok()
             .and_then(|p| p.trim().parse::<i32>().ok())
-            .is_some_and(|pid| {
-                nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
-            })
+            .is_some_and(process_alive)
     }
 
     /// The container `term` names, its state corrected when its shim died
@@ -323,6 +321,18 @@ impl Engine {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Whether process `pid` exists and is not a zombie (a dead shim whose
+/// parent has not reaped it yet is dead all the same).
+fn process_alive(pid: i32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // `pid (comm) S …`: the state follows the last `)`.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .is_some_and(|state| state != "Z" && state != "X")
 }
 
 /// A container that could not start, with the exit code Docker gives
