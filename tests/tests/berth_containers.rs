@@ -247,7 +247,7 @@ fn exit_codes_stop_signals_logs_and_rm_follow_docker() {
     let ps = b(&["ps", "-a", "--format", "{{.Names}}: {{.Status}}"]);
     assert!(ps.contains("stubborn: Exited (137)"), "{ps}");
     // A foreground run forwards the signals it gets to the container.
-    let fg = berth
+    let mut fg = berth
         .command(&[
             "--netd-host",
             &netd.host(),
@@ -262,19 +262,21 @@ fn exit_codes_stop_signals_logs_and_rm_follow_docker() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    assert!(
-        eventually(10, || b(&["ps", "--format", "{{.Names}}"]).contains("fg")),
-        "the foreground container runs"
-    );
-    std::thread::sleep(Duration::from_millis(200));
+    // Signal once the trap is set: the container says so.
+    let mut stdout = std::io::BufReader::new(fg.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    assert_eq!(first, "ready\n");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(i32::try_from(fg.id()).unwrap()),
         nix::sys::signal::Signal::SIGINT,
     )
     .unwrap();
-    let out = fg.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(9), "{out:?}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "ready\ngot\n");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let status = fg.wait().unwrap();
+    assert_eq!(status.code(), Some(9), "{first}{rest}");
+    assert_eq!(rest, "got\n");
     // logs -f follows until the container ends.
     b(&[
         "run",

@@ -141,10 +141,22 @@ fn stats_show_a_running_containers_usage() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(2500));
+    // Read until the table has been drawn twice (or 15 s pass).
+    let mut pipe = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut buf = [0u8; 4096];
+    while String::from_utf8_lossy(&seen).matches("\x1b[H").count() < 2
+        && std::time::Instant::now() < deadline
+    {
+        match std::io::Read::read(&mut pipe, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
     child.kill().unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = stdout(&out);
+    let _ = child.wait();
+    let text = String::from_utf8_lossy(&seen).into_owned();
     assert!(text.matches("\x1b[H").count() >= 2, "redrawn: {text:?}");
     assert!(text.contains("idle"), "{text:?}");
     // A container that does not exist.
@@ -498,22 +510,28 @@ fn attach_relays_output_input_and_the_exit_code() {
         "busybox",
         "sh",
         "-c",
-        "trap 'echo got-term; exit 3' TERM; while true; do sleep 0.1; done",
+        "trap 'echo got-term; exit 3' TERM; while true; do echo tick; sleep 0.1; done",
     ]);
-    let child = env
+    let mut child = env
         .command(&["attach", "trapper"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // Output relayed means attached, signal handling in place.
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert_eq!(line, "tick\n");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    assert_eq!(stdout(&out), "got-term\n");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(3), "{rest}");
+    assert!(rest.ends_with("got-term\n"), "{rest}");
     // A stopped container cannot be attached to.
     let out = env.run(&["attach", "ticker"]);
     assert_eq!(out.status.code(), Some(1));
