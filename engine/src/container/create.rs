@@ -9,9 +9,7 @@ use netd::api::portspec::{parse_port_specs, to_port_bindings};
 use serde_json::Value;
 
 use super::error::{ContainerError, Result};
-use super::record::{
-    Config, Container, HostConfig, MountPoint, NetworkRequest, RestartPolicy, State, ZERO_TIME,
-};
+use super::record::{Config, Container, HostConfig, NetworkRequest, State, ZERO_TIME};
 use crate::image::config::ImageConfig;
 
 /// What the command line asked for (values already checked by the
@@ -52,54 +50,18 @@ pub struct CreateOptions {
     pub mac: String,
     /// `-p`.
     pub publish: Vec<String>,
-    /// `-P`.
-    pub publish_all: bool,
     /// `--expose`.
     pub expose: Vec<String>,
-    /// `--dns`.
-    pub dns: Vec<String>,
-    /// `--dns-search`.
-    pub dns_search: Vec<String>,
-    /// `--dns-option`.
-    pub dns_options: Vec<String>,
-    /// `--add-host`.
-    pub add_hosts: Vec<String>,
-    /// `--restart`, parsed.
-    pub restart: RestartPolicy,
-    /// `--rm`.
-    pub auto_remove: bool,
     /// `-l`.
     pub labels: BTreeMap<String, String>,
     /// `--stop-signal`.
     pub stop_signal: Option<String>,
     /// `--stop-timeout`.
     pub stop_timeout: Option<i64>,
-    /// `--read-only`.
-    pub read_only: bool,
-    /// `--privileged`.
-    pub privileged: bool,
-    /// `--cap-add`.
-    pub cap_add: Vec<String>,
-    /// `--cap-drop`.
-    pub cap_drop: Vec<String>,
-    /// `--security-opt`.
-    pub security_opt: Vec<String>,
-    /// `-v` as given.
-    pub binds: Vec<String>,
-    /// Mounts resolved from `-v`, `--mount`, `--tmpfs`.
-    pub mounts: Vec<MountPoint>,
-    /// `--init`.
-    pub init: bool,
-    /// `--memory` in bytes.
-    pub memory: i64,
-    /// `--memory-swap` in bytes.
-    pub memory_swap: i64,
-    /// `--cpus` in nano CPUs.
-    pub nano_cpus: i64,
-    /// `--cpu-shares`.
-    pub cpu_shares: i64,
-    /// `--pids-limit`.
-    pub pids_limit: i64,
+    /// How it runs: the options that go to `HostConfig` as they are
+    /// (`NetworkMode` and `PortBindings` are worked out from `networks`
+    /// and `publish`).
+    pub host: HostConfig,
 }
 
 /// A fresh container record from `opts` and the image (`image_id` is
@@ -203,28 +165,9 @@ pub fn plan(
         driver: "overlay2".into(),
         platform: "linux".into(),
         host_config: HostConfig {
-            binds: opts.binds.clone(),
             network_mode: mode,
             port_bindings: to_port_bindings(&mappings),
-            restart_policy: opts.restart.clone(),
-            auto_remove: opts.auto_remove,
-            cap_add: opts.cap_add.clone(),
-            cap_drop: opts.cap_drop.clone(),
-            dns: opts.dns.clone(),
-            dns_options: opts.dns_options.clone(),
-            dns_search: opts.dns_search.clone(),
-            extra_hosts: opts.add_hosts.clone(),
-            privileged: opts.privileged,
-            publish_all_ports: opts.publish_all,
-            readonly_rootfs: opts.read_only,
-            security_opt: opts.security_opt.clone(),
-            init: opts.init,
-            memory: opts.memory,
-            memory_swap: opts.memory_swap,
-            nano_cpus: opts.nano_cpus,
-            cpu_shares: opts.cpu_shares,
-            pids_limit: opts.pids_limit,
-            mounts: opts.mounts.clone(),
+            ..opts.host.clone()
         },
         config: Config {
             hostname: if opts.hostname.is_empty() {

@@ -12,7 +12,7 @@ use crate::cli::Io;
 use crate::cli::exit::Failure;
 use crate::container::attach::{self, Kind};
 use crate::container::create::{CreateOptions, Identity, plan, random_name};
-use crate::container::record::{Container, MountPoint, RestartPolicy};
+use crate::container::record::{Container, HostConfig, MountPoint, RestartPolicy};
 use crate::container::{ContainerError, Engine};
 
 /// The options of `run` and `create`.
@@ -296,10 +296,12 @@ pub fn create_options(
         let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
         labels.insert(k.to_owned(), v.to_owned());
     }
-    let restart = parse_restart(&a.restart).map_err(bad)?;
-    if a.rm && restart.name != "no" && !restart.name.is_empty() {
-        return Err(bad("Conflicting options: --restart and --rm".into()));
-    }
+    let policy = crate::spec::flags::parse_restart(&a.restart).map_err(|e| bad(e.to_string()))?;
+    crate::spec::flags::check_restart_with_rm(policy, a.rm).map_err(|e| bad(e.to_string()))?;
+    let restart = RestartPolicy {
+        name: policy.name().to_owned(),
+        maximum_retry_count: i64::try_from(policy.max_retries()).unwrap_or(i64::MAX),
+    };
     let (image, cmd) = a
         .image_and_command
         .split_first()
@@ -323,68 +325,34 @@ pub fn create_options(
         ip6: a.ip6.clone().unwrap_or_default(),
         mac: a.mac_address.clone().unwrap_or_default(),
         publish: a.publish.clone(),
-        publish_all: a.publish_all,
         expose: a.expose.clone(),
-        dns: a.dns.clone(),
-        dns_search: a.dns_search.clone(),
-        dns_options: a.dns_option.clone(),
-        add_hosts: a.add_host.clone(),
-        restart,
-        auto_remove: a.rm,
         labels,
         stop_signal: a.stop_signal.clone(),
         stop_timeout: a.stop_timeout,
-        read_only: a.read_only,
-        privileged: a.privileged,
-        cap_add: a.cap_add.clone(),
-        cap_drop: a.cap_drop.clone(),
-        security_opt: a.security_opt.clone(),
-        binds: a.volume.clone(),
-        mounts: mounts(a, root)?,
-        init: a.init,
-        memory,
-        memory_swap,
-        nano_cpus,
-        cpu_shares: a.cpu_shares.unwrap_or(0),
-        pids_limit: a.pids_limit.unwrap_or(0),
-    })
-}
-
-/// `--restart`: `no`, `always`, `unless-stopped`, `on-failure[:N]`.
-pub fn parse_restart(text: &str) -> Result<RestartPolicy, String> {
-    let (name, count) = match text.split_once(':') {
-        Some((n, c)) => (n, Some(c)),
-        None => (text, None),
-    };
-    match (name, count) {
-        ("" | "no" | "always" | "unless-stopped", None) => Ok(RestartPolicy {
-            name: if name.is_empty() {
-                "no".into()
-            } else {
-                name.into()
-            },
-            maximum_retry_count: 0,
-        }),
-        ("on-failure", None) => Ok(RestartPolicy {
-            name: name.into(),
-            maximum_retry_count: 0,
-        }),
-        ("on-failure", Some(c)) => match c.parse::<i64>() {
-            Ok(n) if n >= 0 => Ok(RestartPolicy {
-                name: name.into(),
-                maximum_retry_count: n,
-            }),
-            _ => Err(format!(
-                "invalid restart policy format: maximum retry count must be an integer: {c}"
-            )),
+        host: HostConfig {
+            binds: a.volume.clone(),
+            restart_policy: restart,
+            auto_remove: a.rm,
+            cap_add: a.cap_add.clone(),
+            cap_drop: a.cap_drop.clone(),
+            dns: a.dns.clone(),
+            dns_options: a.dns_option.clone(),
+            dns_search: a.dns_search.clone(),
+            extra_hosts: a.add_host.clone(),
+            privileged: a.privileged,
+            publish_all_ports: a.publish_all,
+            readonly_rootfs: a.read_only,
+            security_opt: a.security_opt.clone(),
+            init: a.init,
+            memory,
+            memory_swap,
+            nano_cpus,
+            cpu_shares: a.cpu_shares.unwrap_or(0),
+            pids_limit: a.pids_limit.unwrap_or(0),
+            mounts: mounts(a, root)?,
+            ..HostConfig::default()
         },
-        ("always" | "unless-stopped" | "no", Some(_)) => Err(format!(
-            "invalid restart policy format: maximum retry count can only be used with 'on-failure': {text}"
-        )),
-        _ => Err(format!(
-            "invalid restart policy format: unknown policy '{name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
-        )),
-    }
+    })
 }
 
 /// Makes the container: resolves the image, plans the record, stores it.
@@ -684,25 +652,6 @@ pub fn create_only(args: &CreateArgs, g: &Globals, io: &mut Io<'_>) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn restart_policies_parse_as_docker_does() {
-        assert_eq!(parse_restart("no").unwrap().name, "no");
-        assert_eq!(parse_restart("always").unwrap().name, "always");
-        let p = parse_restart("on-failure:3").unwrap();
-        assert_eq!((p.name.as_str(), p.maximum_retry_count), ("on-failure", 3));
-        assert!(
-            parse_restart("always:3")
-                .unwrap_err()
-                .contains("only be used with 'on-failure'")
-        );
-        assert!(
-            parse_restart("sometimes")
-                .unwrap_err()
-                .contains("unknown policy")
-        );
-        assert!(parse_restart("on-failure:x").is_err());
-    }
 
     #[test]
     fn env_without_value_comes_from_berths_environment() {
