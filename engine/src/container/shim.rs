@@ -555,7 +555,11 @@ fn start_and_wait(
     ready(ready_pipe, "ok");
     let code = wait_for(pid);
     let oom = oom_killed(&c.id);
-    let _ = runtime.delete(&c.id);
+    let _ = runtime.remove_stopped(
+        &c.id,
+        Path::new("/sys/fs/cgroup"),
+        &super::bundle::cgroup_path(&c.id),
+    );
     for p in pumps {
         let _ = p.join();
     }

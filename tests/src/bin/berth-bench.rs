@@ -10,8 +10,8 @@
 //!
 //! Debian's crun refuses this machine's v1 hybrid cgroup layout because of
 //! the (empty) cgroup2 hierarchy mounted at /sys/fs/cgroup/unified: the
-//! benchmark unmounts that in its own mount namespace, so that crun runs,
-//! and says so.
+//! benchmark covers that with a tmpfs in its own mount namespace, so that
+//! crun runs, and says so.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -66,8 +66,11 @@ fn main() -> anyhow::Result<()> {
     let crun = find("crun");
     let runc = find("runc").ok_or_else(|| anyhow::anyhow!("runc is missing"))?;
     if crun.is_some() && Path::new("/sys/fs/cgroup/unified").exists() {
-        let _ = Command::new("umount")
-            .arg("/sys/fs/cgroup/unified")
+        // Covered, not unmounted: crun still writes under `unified`, and
+        // what it writes must land in this throwaway tmpfs rather than in
+        // the machine's directory beneath the mount point.
+        let _ = Command::new("mount")
+            .args(["-t", "tmpfs", "bench-unified", "/sys/fs/cgroup/unified"])
             .status();
     }
     let rt = tests::netd::runtime();
@@ -237,7 +240,7 @@ fn main() -> anyhow::Result<()> {
     }
     if crun.is_some() {
         println!(
-            "  (crun runs with /sys/fs/cgroup/unified unmounted in the benchmark's own mount namespace: it refuses this host's hybrid layout otherwise)"
+            "  (crun runs with a tmpfs over /sys/fs/cgroup/unified in the benchmark's own mount namespace: it refuses this host's hybrid layout otherwise)"
         );
     } else {
         println!("  (crun is not installed)");
