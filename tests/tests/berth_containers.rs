@@ -162,6 +162,57 @@ fn host_none_and_container_network_modes_behave_as_dockers() {
     ]);
     assert_eq!(none.lines().count(), 1, "loopback only: {none}");
     assert!(none.contains("lo:"));
+    // No network: no sandbox in netd, the files written by berth, a
+    // namespace others can join, and no network to connect it to.
+    b(&[
+        "run",
+        "-d",
+        "--name",
+        "quiet",
+        "--network",
+        "none",
+        "--add-host",
+        "db:10.9.9.9",
+        "busybox",
+        "sleep",
+        "600",
+    ]);
+    let quiet = b(&["inspect", "-f", "{{.Id}}", "quiet"]);
+    let sandboxes: Vec<String> = std::fs::read_dir("/run/netd/netns")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(!sandboxes.contains(&quiet), "{sandboxes:?}");
+    let hosts = b(&["exec", "quiet", "cat", "/etc/hosts"]);
+    assert!(hosts.starts_with("127.0.0.1\tlocalhost"), "{hosts}");
+    assert!(hosts.contains("10.9.9.9\tdb"), "{hosts}");
+    assert!(
+        b(&["exec", "quiet", "ping", "-c", "1", "-W", "2", "127.0.0.1"])
+            .contains("1 packets received")
+    );
+    let joined = b(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:quiet",
+        "busybox",
+        "ip",
+        "-o",
+        "link",
+    ]);
+    assert_eq!(joined.lines().count(), 1, "loopback only: {joined}");
+    let refused = cmd(&berth, &netd, &["network", "connect", "bridge", "quiet"]);
+    assert_eq!(code(&refused), 1, "{refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains(
+            "container cannot be connected to multiple networks with one of the networks in private (none) mode"
+        ),
+        "{refused:?}"
+    );
+    b(&["rm", "-f", "quiet"]);
     let _remote = Remote::new();
     let hostnet = b(&[
         "run",
@@ -175,6 +226,10 @@ fn host_none_and_container_network_modes_behave_as_dockers() {
     ]);
     assert!(hostnet.contains("uplink0"), "the host's links: {hostnet}");
     b(&["run", "-d", "--name", "base", "busybox", "sleep", "600"]);
+    // (Where the check above looked: a container on a network has its
+    // namespace there.)
+    let base = b(&["inspect", "-f", "{{.Id}}", "base"]);
+    assert!(std::path::Path::new("/run/netd/netns").join(&base).exists());
     let base_ip = b(&[
         "inspect",
         "-f",

@@ -199,7 +199,7 @@ fn dispatch(cli: Cli, io: &mut Io<'_>) -> Result<(), Failure> {
         )),
         Some(TopCommand::Image(args)) => image::run(*args, &cli.root, io),
         Some(TopCommand::ImageShortcut(command)) => image::run_shortcut(*command, &cli.root, io),
-        Some(TopCommand::Network(args)) => network::run(*args, &cli.netd_host, io),
+        Some(TopCommand::Network(args)) => network::run(*args, &cli.netd_host, &g, io),
         Some(TopCommand::Container(args)) => container::run(args.command, &g, io),
         Some(TopCommand::ContainerShortcut(cmd)) => container::run(*cmd, &g, io),
         Some(TopCommand::Shim(args)) => container::shim(&args, &g),

@@ -9,8 +9,8 @@ use super::error::{ContainerError, Result};
 use super::network::Attached;
 use super::record::{Container, MountPoint};
 use crate::spec::build::{
-    HostFacts, MountInput, MountKind, NetworkFiles, NetworkNamespace, ResourcesInput, SpecInput,
-    build_spec, hard_limits_from_proc,
+    HostFacts, MountInput, MountKind, NetworkFiles, ResourcesInput, SpecInput, build_spec,
+    hard_limits_from_proc,
 };
 
 /// The cgroup of a container, relative to each hierarchy's root: under
@@ -124,10 +124,7 @@ pub fn write(
         rootfs: rootfs.to_owned(),
         read_only: c.host_config.readonly_rootfs,
         hostname: c.config.hostname.clone(),
-        network: match &attached.netns {
-            Some(ns) => NetworkNamespace::Join(PathBuf::from(ns)),
-            None => NetworkNamespace::Host,
-        },
+        network: attached.netns.clone(),
         cgroup_namespace: Path::new("/sys/fs/cgroup/cgroup.controllers").exists(),
         mounts,
         network_files: NetworkFiles {

@@ -1,20 +1,28 @@
 //! A container's network through netd: a sandbox (its network namespace,
 //! hosts and resolv.conf) made when the container starts and removed when
-//! it stops, as Docker does, connected to the networks asked for.
+//! it stops, as Docker does, connected to the networks asked for. A
+//! container with no network (`--network none`) needs no sandbox: its
+//! runtime makes the loopback-only namespace and berth writes the two
+//! files with netd's renderer, which saves a round trip to netd at each
+//! start and stop.
 
 use netd::api::types::{
     EndpointIpamConfig, EndpointSettings, NetworkConnectRequest, SandboxCreateRequest,
 };
 use netd::client::{Client, ClientError};
 
+use std::path::{Path, PathBuf};
+
 use super::error::{ContainerError, Result};
 use super::record::{Container, NetworkSettings};
+use crate::spec::build::NetworkNamespace;
 
 /// What the runtime needs from the sandbox.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Attached {
-    /// The namespace to join; `None` for the host's.
-    pub netns: Option<String>,
+    /// The namespace: netd's or another container's to join, the host's,
+    /// or a new one the runtime makes.
+    pub netns: NetworkNamespace,
     /// netd's resolv.conf.
     pub resolv_conf: String,
     /// netd's hosts.
@@ -33,6 +41,44 @@ pub fn mode_network(mode: &str) -> &str {
         "" | "default" => "bridge",
         other => other,
     }
+}
+
+/// Whether the container runs with no network and without a netd sandbox:
+/// `--network none`, unless an `--add-host` names `host-gateway` (an
+/// address only netd knows).
+pub fn is_private(c: &Container) -> bool {
+    c.host_config.network_mode == "none"
+        && !c
+            .host_config
+            .extra_hosts
+            .iter()
+            .any(|h| netd::api::files::names_host_gateway(h))
+}
+
+/// The network of a container with no network: a namespace the runtime
+/// makes, and `hosts` and `resolv.conf` written in the container's
+/// directory `dir` from the host's `/etc/resolv.conf`.
+pub fn private(c: &Container, dir: &Path) -> Result<Attached> {
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let files = netd::api::files::private_sandbox_files(
+        &host,
+        &c.host_config.extra_hosts,
+        &c.host_config.dns,
+        &c.host_config.dns_search,
+        &c.host_config.dns_options,
+    )
+    .map_err(ContainerError::State)?;
+    let hosts = dir.join("hosts");
+    let resolv_conf = dir.join("resolv.conf");
+    std::fs::write(&hosts, files.hosts).map_err(ContainerError::io("write", &hosts))?;
+    std::fs::write(&resolv_conf, files.resolv_conf)
+        .map_err(ContainerError::io("write", &resolv_conf))?;
+    Ok(Attached {
+        netns: NetworkNamespace::New,
+        resolv_conf: resolv_conf.display().to_string(),
+        hosts: hosts.display().to_string(),
+        settings: NetworkSettings::default(),
+    })
 }
 
 /// Makes the container's sandbox and connects it (all or nothing). Not for
@@ -100,7 +146,11 @@ pub async fn attach(client: &Client, c: &Container) -> Result<Attached> {
         }
     };
     Ok(Attached {
-        netns: (!host_mode).then(|| sb.sandbox_key.clone()),
+        netns: if host_mode {
+            NetworkNamespace::Host
+        } else {
+            NetworkNamespace::Join(PathBuf::from(&sb.sandbox_key))
+        },
         resolv_conf: sb.resolv_conf_path.clone(),
         hosts: sb.hosts_path.clone(),
         settings: NetworkSettings {

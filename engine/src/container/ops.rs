@@ -294,7 +294,7 @@ impl Engine {
             c.lower_dirs.iter().map(PathBuf::from).collect(),
         );
         overlay.unmount()?;
-        if !c.host_config.network_mode.starts_with("container:")
+        if super::shim::uses_netd_sandbox(&c)
             && let Ok(client) = netd::client::Client::new(&self.netd_host)
             && let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

@@ -26,6 +26,7 @@ use super::record::{Container, Status, ZERO_TIME};
 use super::rootfs::Overlay;
 use super::runc::{self, Runtime};
 use super::store::Containers;
+use crate::spec::build::NetworkNamespace;
 
 /// The file descriptor a starting command passes to the shim to learn
 /// whether the container started: the shim writes `ok` or `CODE message`.
@@ -130,18 +131,18 @@ fn serve(cfg: &ShimConfig, ready_pipe: &mut Option<std::fs::File>) -> Result<i32
         binary: cfg.runtime.clone(),
         state_dir: cfg.runroot.join("runtime"),
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| ContainerError::State(format!("starting a runtime: {e}")))?;
-    let netd = netd::client::Client::new(&cfg.netd_host)
-        .map_err(|e| ContainerError::Netd(e.to_string()))?;
+    let netd = if uses_netd_sandbox(&store.load(&cfg.id)?) {
+        Some(Netd::connect(&cfg.netd_host)?)
+    } else {
+        None
+    };
+    let netd = netd.as_ref();
     let mut first = true;
     let mut backoff = Duration::from_millis(100);
     loop {
         let c = store.load(&cfg.id)?;
         let outcome = run_once(
-            cfg, &store, &runtime, &rt, &netd, &c, &clients, &stdin, first, ready_pipe,
+            cfg, &store, &runtime, netd, &c, &clients, &stdin, first, ready_pipe,
         );
         first = false;
         let code = match outcome {
@@ -165,7 +166,7 @@ fn serve(cfg: &ShimConfig, ready_pipe: &mut Option<std::fs::File>) -> Result<i32
                 let mut payload = code.to_be_bytes().to_vec();
                 payload.extend_from_slice(message.as_bytes());
                 clients.broadcast(Kind::Error, &payload);
-                finish(cfg, &store, &rt, &netd, &c);
+                finish(cfg, &store, netd, &c);
                 return Err(e);
             }
         };
@@ -184,7 +185,7 @@ fn serve(cfg: &ShimConfig, ready_pipe: &mut Option<std::fs::File>) -> Result<i32
         }
         // Attached commands learn the code once everything is cleaned up
         // (an --rm container removed), as `docker run --rm` returns.
-        finish(cfg, &store, &rt, &netd, &c);
+        finish(cfg, &store, netd, &c);
         clients.broadcast(Kind::Exit, &code.to_be_bytes());
         return Ok(code);
     }
@@ -204,20 +205,14 @@ pub fn should_restart(c: &Container, code: i32) -> bool {
 
 /// After the last run: the root unmounted, and for `--rm` the container
 /// removed.
-fn finish(
-    cfg: &ShimConfig,
-    store: &Containers,
-    rt: &tokio::runtime::Runtime,
-    netd: &netd::client::Client,
-    c: &Container,
-) {
+fn finish(cfg: &ShimConfig, store: &Containers, netd: Option<&Netd>, c: &Container) {
     let overlay = Overlay::for_container(
         &store.dir_of(&c.id),
         c.lower_dirs.iter().map(PathBuf::from).collect(),
     );
     let _ = overlay.unmount();
-    if uses_own_sandbox(c) {
-        let _ = rt.block_on(network::detach(netd, &c.id));
+    if let Some(netd) = netd {
+        netd.detach(&c.id);
     }
     let run_dir = store.run_dir_of(&cfg.id);
     let _ = std::fs::remove_file(run_dir.join("shim.pid"));
@@ -232,8 +227,38 @@ fn finish(
     }
 }
 
-fn uses_own_sandbox(c: &Container) -> bool {
-    !c.host_config.network_mode.starts_with("container:")
+/// Whether the container's network is a netd sandbox of its own (not
+/// another container's, and not a private one, see [`network::is_private`]).
+pub fn uses_netd_sandbox(c: &Container) -> bool {
+    !c.host_config.network_mode.starts_with("container:") && !network::is_private(c)
+}
+
+/// netd, for the containers that have a sandbox there.
+struct Netd {
+    rt: tokio::runtime::Runtime,
+    client: netd::client::Client,
+}
+
+impl Netd {
+    fn connect(host: &str) -> Result<Self> {
+        Ok(Self {
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| ContainerError::State(format!("starting a runtime: {e}")))?,
+            client: netd::client::Client::new(host)
+                .map_err(|e| ContainerError::Netd(e.to_string()))?,
+        })
+    }
+
+    fn attach(&self, c: &Container) -> Result<Attached> {
+        self.rt.block_on(network::attach(&self.client, c))
+    }
+
+    /// Removes the sandbox; a failure leaves it to netd's own clean-up.
+    fn detach(&self, id: &str) {
+        let _ = self.rt.block_on(network::detach(&self.client, id));
+    }
 }
 
 fn accept_clients(listener: UnixListener, clients: Arc<Clients>, stdin: StdinSink) {
@@ -375,8 +400,7 @@ fn run_once(
     cfg: &ShimConfig,
     store: &Containers,
     runtime: &Runtime,
-    rt: &tokio::runtime::Runtime,
-    netd: &netd::client::Client,
+    netd: Option<&Netd>,
     c: &Container,
     clients: &Arc<Clients>,
     stdin: &StdinSink,
@@ -395,7 +419,7 @@ fn run_once(
             )));
         }
         Attached {
-            netns: Some(o.network_settings.sandbox_key.clone()),
+            netns: NetworkNamespace::Join(PathBuf::from(&o.network_settings.sandbox_key)),
             resolv_conf: o.resolv_conf_path.clone(),
             hosts: o.hosts_path.clone(),
             settings: super::record::NetworkSettings {
@@ -404,14 +428,18 @@ fn run_once(
                 ..Default::default()
             },
         }
+    } else if let Some(netd) = netd {
+        netd.attach(c)?
     } else {
-        rt.block_on(network::attach(netd, c))?
+        network::private(c, &dir)?
     };
     let result = start_and_wait(
         cfg, store, runtime, c, &attached, clients, stdin, first, ready_pipe, &dir, &run_dir,
     );
-    if result.is_err() && uses_own_sandbox(c) {
-        let _ = rt.block_on(network::detach(netd, &c.id));
+    if result.is_err()
+        && let Some(netd) = netd
+    {
+        netd.detach(&c.id);
     }
     result
 }
@@ -548,6 +576,10 @@ fn start_and_wait(
         c.state.started_at = started.clone();
         c.state.finished_at = ZERO_TIME.into();
         c.network_settings = attached.settings.clone();
+        if attached.netns == NetworkNamespace::New {
+            // The runtime's namespace, for `--network container:` to join.
+            c.network_settings.sandbox_key = format!("/proc/{pid}/ns/net");
+        }
         c.resolv_conf_path = attached.resolv_conf.clone();
         c.hosts_path = attached.hosts.clone();
         c.hostname_path = hostname_path.display().to_string();

@@ -5,6 +5,7 @@
 //! request at a time.
 
 mod docker;
+pub mod files;
 pub mod filters;
 pub mod portspec;
 mod sandbox;

@@ -63,6 +63,27 @@ impl ConnectArgs {
         check_arity(PATH, USAGE, Arity::Exact(2), given)
     }
 
+    /// Refuses, as Docker does, a berth container that runs with no
+    /// network (`--network none`): it has no sandbox in netd to connect.
+    pub fn check_container(&self, g: &crate::cli::container::Globals) -> Result<(), Failure> {
+        let Some(term) = &self.container else {
+            return Ok(());
+        };
+        if !g.root.join("containers").is_dir() {
+            return Ok(());
+        }
+        let Ok(store) = crate::container::Containers::open(&g.root, &g.runroot) else {
+            return Ok(());
+        };
+        match store.find(term) {
+            Ok(c) if crate::container::network::is_private(&c) => Err(Failure::new(
+                1,
+                "Error response from daemon: container cannot be connected to multiple networks with one of the networks in private (none) mode",
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// The request this command sends.
     pub fn request(&self) -> Result<NetworkConnectRequest, Failure> {
         let driver_opts = driver_opts(&self.driver_opt).map_err(|e| Failure::new(1, e))?;

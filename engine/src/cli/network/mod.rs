@@ -51,8 +51,14 @@ pub enum NetworkCommand {
     Unknown(Vec<String>),
 }
 
-/// Runs a `network` command against the netd at `host`.
-pub fn run(args: NetworkArgs, host: &str, io: &mut Io<'_>) -> Result<(), Failure> {
+/// Runs a `network` command against the netd at `host`; `g` locates
+/// berth's containers, which `connect` checks first.
+pub fn run(
+    args: NetworkArgs,
+    host: &str,
+    g: &crate::cli::container::Globals,
+    io: &mut Io<'_>,
+) -> Result<(), Failure> {
     let Some(command) = args.command else {
         let mut root = Cli::command();
         if let Some(network) = root.find_subcommand_mut("network") {
@@ -71,7 +77,10 @@ pub fn run(args: NetworkArgs, host: &str, io: &mut Io<'_>) -> Result<(), Failure
                 ),
             ));
         }
-        NetworkCommand::Connect(a) => a.check()?,
+        NetworkCommand::Connect(a) => {
+            a.check()?;
+            a.check_container(g)?;
+        }
         NetworkCommand::Create(a) => a.check()?,
         NetworkCommand::Disconnect(a) => a.check()?,
         NetworkCommand::Inspect(a) => a.check()?,
