@@ -251,6 +251,37 @@ fn host_none_and_container_network_modes_behave_as_dockers() {
 }
 
 #[test]
+fn a_shim_executed_afresh_runs_its_container_as_a_forked_one_does() {
+    let (_host, netd, berth) = setup();
+    let host = netd.host();
+    let run = |exec: bool, args: &[&str]| {
+        let mut full = vec!["--netd-host", host.as_str()];
+        full.extend_from_slice(args);
+        let mut c = berth.command(&full);
+        if exec {
+            c.env("BERTH_SHIM_EXEC", "1");
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    for exec in [true, false] {
+        let id = run(exec, &["run", "-d", "busybox", "sleep", "600"]);
+        let pid = std::fs::read_to_string(format!("/run/berth/containers/{id}/shim.pid")).unwrap();
+        let cmdline = std::fs::read(format!("/proc/{}/cmdline", pid.trim())).unwrap();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        assert_eq!(cmdline.contains(&format!("shim {id}")), exec, "{cmdline}");
+        let comm = std::fs::read_to_string(format!("/proc/{}/comm", pid.trim())).unwrap();
+        assert_eq!(comm.trim(), if exec { "berth" } else { "berth-shim" });
+        // Attached, through the socket pair either way.
+        let out = run(exec, &["run", "--rm", "busybox", "echo", "attached"]);
+        assert_eq!(out, "attached");
+        run(exec, &["rm", "-f", &id]);
+    }
+    assert!(berth.cgroups().is_empty(), "{:?}", berth.cgroups());
+}
+
+#[test]
 fn exit_codes_stop_signals_logs_and_rm_follow_docker() {
     let (_host, netd, berth) = setup();
     let cmd = |args: &[&str]| cmd(&berth, &netd, args);

@@ -21,6 +21,7 @@ pub mod record;
 pub mod rootfs;
 pub mod runc;
 pub mod shim;
+pub mod spawn;
 pub mod stats;
 pub mod store;
 pub mod top;

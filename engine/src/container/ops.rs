@@ -3,18 +3,16 @@
 //! died so that no container stays "running" forever.
 
 use std::io::{BufRead, BufReader};
-use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::error::{ContainerError, Result};
 use super::record::{Container, Status};
 use super::rootfs::Overlay;
 use super::runc::Runtime;
-use super::shim::READY_FD;
+use super::shim::ShimConfig;
+use super::spawn::{self, ShimFds};
 use super::store::Containers;
 
 /// Everything the commands need: the stores, the runtime, netd's socket.
@@ -112,72 +110,40 @@ impl Engine {
         std::fs::create_dir_all(&run_dir)
             .map_err(|e| StartError::engine(ContainerError::io("create directory", &run_dir)(e)))?;
         let _ = std::fs::remove_file(run_dir.join("stopped"));
-        let sock = run_dir.join("attach.sock");
-        let _ = std::fs::remove_file(&sock);
         let (ready_r, ready_w) = std::io::pipe()
             .map_err(|e| StartError::engine(ContainerError::io("pipe", &run_dir)(e)))?;
+        // The attached command's connection exists before the shim does:
+        // nothing to wait for, and no output before it.
+        let pair = attach
+            .then(UnixStream::pair)
+            .transpose()
+            .map_err(|e| StartError::engine(ContainerError::io("socketpair", &run_dir)(e)))?;
         let exe = std::env::current_exe()
             .map_err(|e| StartError::engine(ContainerError::io("finding", "berth")(e)))?;
         let log = std::fs::File::create(run_dir.join("shim.log")).map_err(|e| {
             StartError::engine(ContainerError::io("create", run_dir.join("shim.log"))(e))
         })?;
-        let mut cmd = Command::new(exe);
-        cmd.arg("--root")
-            .arg(&self.root)
-            .arg("--runroot")
-            .arg(&self.runroot)
-            .arg("--runtime")
-            .arg(&self.runtime.binary)
-            .arg("--netd-host")
-            .arg(&self.netd_host)
-            .arg("shim");
-        if attach {
-            cmd.arg("--wait-attach");
-        }
-        cmd.arg(&c.id)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log);
-        let fd = ready_w.as_raw_fd();
-        // SAFETY: between fork and exec only async-signal-safe calls:
-        // setsid and dup2.
-        unsafe {
-            cmd.pre_exec(move || {
-                nix::unistd::setsid().map_err(std::io::Error::from)?;
-                if libc::dup2(fd, READY_FD) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let mut child = cmd.spawn().map_err(|e| {
-            StartError::engine(ContainerError::io("starting the shim of", &run_dir)(e))
-        })?;
-        drop(ready_w);
+        let cfg = ShimConfig {
+            root: self.root.clone(),
+            runroot: self.runroot.clone(),
+            runtime: self.runtime.binary.clone(),
+            netd_host: self.netd_host.clone(),
+            id: c.id.clone(),
+            wait_attach: attach,
+        };
+        let fds = ShimFds {
+            log: &log,
+            ready: &ready_w,
+            attach: pair.as_ref().map(|(_, shim_end)| shim_end),
+        };
+        let pid = spawn::spawn(&cfg, &exe, &fds).map_err(StartError::engine)?;
+        drop((ready_w, log));
+        let stream = pair.map(|(cli_end, _)| cli_end);
         // The shim reparents to init when it outlives this command; reap it
         // if it exits first.
         std::thread::spawn(move || {
-            let _ = child.wait();
+            let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
         });
-        let stream = if attach {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                match UnixStream::connect(&sock) {
-                    Ok(s) => break Some(s),
-                    Err(_) if Instant::now() < deadline => {
-                        std::thread::sleep(Duration::from_millis(1));
-                    }
-                    Err(e) => {
-                        return Err(StartError::engine(ContainerError::io(
-                            "attaching to",
-                            &sock,
-                        )(e)));
-                    }
-                }
-            }
-        } else {
-            None
-        };
         let mut line = String::new();
         let _ = BufReader::new(ready_r).read_line(&mut line);
         let line = line.trim();

@@ -25,12 +25,9 @@ use super::network::{self, Attached};
 use super::record::{Container, Status, ZERO_TIME};
 use super::rootfs::Overlay;
 use super::runc::{self, Runtime};
+use super::spawn::{ATTACH_FD, READY_FD};
 use super::store::Containers;
 use crate::spec::build::NetworkNamespace;
-
-/// The file descriptor a starting command passes to the shim to learn
-/// whether the container started: the shim writes `ok` or `CODE message`.
-pub const READY_FD: i32 = 3;
 
 /// What the shim is told on its command line.
 #[derive(Debug, Clone)]
@@ -92,15 +89,21 @@ fn ready(fd: &mut Option<std::fs::File>, message: &str) {
     }
 }
 
+/// A descriptor the starting command passed, when it is open.
+fn passed_fd(fd: i32) -> Option<OwnedFd> {
+    // SAFETY: fcntl only asks whether `fd` is open.
+    let open = unsafe { libc::fcntl(fd, libc::F_GETFD) } >= 0;
+    // SAFETY: an open descriptor at this number was placed there for the
+    // shim by the starting command (see `spawn`), and is the shim's alone.
+    open.then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
 /// Runs the shim until the container is finished with (exited for good,
 /// or removed). Returns the last exit code.
 pub fn run(cfg: &ShimConfig) -> i32 {
-    // SAFETY: fd 3 is the readiness pipe the starting command passed (or
-    // not open, in which case fcntl fails and it is not used).
-    let mut ready_pipe = (unsafe { libc::fcntl(READY_FD, libc::F_GETFD) } >= 0)
-        // SAFETY: the descriptor is open and ours alone from here on.
-        .then(|| std::fs::File::from(unsafe { OwnedFd::from_raw_fd(READY_FD) }));
-    match serve(cfg, &mut ready_pipe) {
+    let mut ready_pipe = passed_fd(READY_FD).map(std::fs::File::from);
+    let attached = passed_fd(ATTACH_FD).map(UnixStream::from);
+    match serve(cfg, &mut ready_pipe, attached) {
         Ok(code) => code,
         Err(e) => {
             let code = match &e {
@@ -113,7 +116,11 @@ pub fn run(cfg: &ShimConfig) -> i32 {
     }
 }
 
-fn serve(cfg: &ShimConfig, ready_pipe: &mut Option<std::fs::File>) -> Result<i32> {
+fn serve(
+    cfg: &ShimConfig,
+    ready_pipe: &mut Option<std::fs::File>,
+    attached: Option<UnixStream>,
+) -> Result<i32> {
     nix::sys::prctl::set_child_subreaper(true)
         .map_err(|e| ContainerError::State(format!("becoming a subreaper: {e}")))?;
     let store = Containers::open(&cfg.root, &cfg.runroot)?;
@@ -126,6 +133,9 @@ fn serve(cfg: &ShimConfig, ready_pipe: &mut Option<std::fs::File>) -> Result<i32
     let listener = UnixListener::bind(&sock).map_err(ContainerError::io("listen on", &sock))?;
     let clients = Arc::new(Clients::default());
     let stdin: StdinSink = Arc::new(Mutex::new(Input::default()));
+    if let Some(conn) = attached {
+        add_client(conn, &clients, &stdin);
+    }
     accept_clients(listener, Arc::clone(&clients), Arc::clone(&stdin));
     let runtime = Runtime {
         binary: cfg.runtime.clone(),
@@ -265,18 +275,23 @@ fn accept_clients(listener: UnixListener, clients: Arc<Clients>, stdin: StdinSin
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(conn) = conn else { continue };
-            if let Ok(reader) = conn.try_clone() {
-                let stdin = Arc::clone(&stdin);
-                std::thread::spawn(move || forward_input(reader, &stdin));
-            }
-            clients
-                .streams
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(conn);
-            clients.arrived.notify_all();
+            add_client(conn, &clients, &stdin);
         }
     });
+}
+
+/// One more attached command: its input forwarded, the output sent to it.
+fn add_client(conn: UnixStream, clients: &Clients, stdin: &StdinSink) {
+    if let Ok(reader) = conn.try_clone() {
+        let stdin = Arc::clone(stdin);
+        std::thread::spawn(move || forward_input(reader, &stdin));
+    }
+    clients
+        .streams
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(conn);
+    clients.arrived.notify_all();
 }
 
 /// Input frames of one client into the container's stdin.
