@@ -6,6 +6,7 @@ pub mod exit;
 pub mod image;
 pub mod network;
 pub mod opts;
+mod parse;
 pub mod system;
 pub mod usage;
 pub mod volume;
@@ -14,7 +15,7 @@ use std::ffi::OsString;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use self::exit::Failure;
 
@@ -30,6 +31,17 @@ const USAGE: &str = "berth [OPTIONS] COMMAND [ARG...]";
     override_usage = USAGE
 )]
 pub struct Cli {
+    /// The global options.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Option<TopCommand>,
+}
+
+/// The options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
     /// netd's socket (unix:///path or /path)
     #[arg(
         long = "netd-host",
@@ -69,9 +81,6 @@ pub struct Cli {
         help_heading = "Global Options"
     )]
     pub runtime: Option<String>,
-    /// The command.
-    #[command(subcommand)]
-    pub command: Option<TopCommand>,
 }
 
 /// `berth`'s commands.
@@ -144,7 +153,8 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> i32 {
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let result = match Cli::try_parse_from(&args) {
+    let parsed = parse::parse(&args);
+    let result = match parsed {
         Ok(cli) => dispatch(cli, io),
         Err(err) => usage::from_clap(&err, &argv, io),
     };
@@ -175,10 +185,10 @@ pub(crate) fn confirm(io: &mut Io<'_>, warning: &str) -> Result<bool, Failure> {
 /// The global options the container commands use.
 fn globals(cli: &Cli) -> container::Globals {
     container::Globals {
-        root: cli.root.clone(),
-        runroot: cli.runroot.clone(),
-        runtime: cli.runtime.clone(),
-        netd_host: cli.netd_host.clone(),
+        root: cli.global.root.clone(),
+        runroot: cli.global.runroot.clone(),
+        runtime: cli.global.runtime.clone(),
+        netd_host: cli.global.netd_host.clone(),
     }
 }
 
@@ -197,9 +207,11 @@ fn dispatch(cli: Cli, io: &mut Io<'_>) -> Result<(), Failure> {
                 args.first().map_or("", String::as_str)
             ),
         )),
-        Some(TopCommand::Image(args)) => image::run(*args, &cli.root, io),
-        Some(TopCommand::ImageShortcut(command)) => image::run_shortcut(*command, &cli.root, io),
-        Some(TopCommand::Network(args)) => network::run(*args, &cli.netd_host, &g, io),
+        Some(TopCommand::Image(args)) => image::run(*args, &cli.global.root, io),
+        Some(TopCommand::ImageShortcut(command)) => {
+            image::run_shortcut(*command, &cli.global.root, io)
+        }
+        Some(TopCommand::Network(args)) => network::run(*args, &cli.global.netd_host, &g, io),
         Some(TopCommand::Container(args)) => container::run(args.command, &g, io),
         Some(TopCommand::ContainerShortcut(cmd)) => container::run(*cmd, &g, io),
         Some(TopCommand::Shim(args)) => container::shim(&args, &g),
