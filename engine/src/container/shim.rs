@@ -226,7 +226,8 @@ fn finish(cfg: &ShimConfig, store: &Containers, netd: Option<&Netd>, c: &Contain
     }
     let run_dir = store.run_dir_of(&cfg.id);
     let _ = std::fs::remove_file(run_dir.join("shim.pid"));
-    if c.host_config.auto_remove && store.remove(c).is_ok() {
+    let has_volumes = c.host_config.mounts.iter().any(|m| m.kind == "volume");
+    if c.host_config.auto_remove && store.remove(c).is_ok() && has_volumes {
         // As Docker's --rm: the container's anonymous volumes go with it.
         if let (Ok(users), Ok(volumes)) = (
             crate::volume::ContainerUse::scan(store),
@@ -602,11 +603,18 @@ fn start_and_wait(
     ready(ready_pipe, "ok");
     let code = wait_for(pid);
     let oom = oom_killed(&c.id);
-    let _ = runtime.remove_stopped(
-        &c.id,
-        Path::new("/sys/fs/cgroup"),
-        &super::bundle::cgroup_path(&c.id),
-    );
+    // The runtime's leftovers and this run's root, side by side: both are
+    // kernel work that an attached `run --rm` waits for.
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let _ = runtime.remove_stopped(
+                &c.id,
+                Path::new("/sys/fs/cgroup"),
+                &super::bundle::cgroup_path(&c.id),
+            );
+        });
+        let _ = overlay.unmount();
+    });
     for p in pumps {
         let _ = p.join();
     }
