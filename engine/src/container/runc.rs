@@ -76,16 +76,82 @@ pub fn start_failure_code(message: &str) -> i32 {
     }
 }
 
+/// A sealed in-memory copy of the runtime binary (a memfd sealed against
+/// writes, growth and shrinking), run in place of the file.
+///
+/// crun and runc protect their binary from containers (CVE-2019-5736: a
+/// container process overwriting the runtime through /proc/PID/exe) on
+/// every call: crun re-mounts itself read-only and executes itself again,
+/// runc copies itself; both skip that when they already run from such a
+/// sealed copy. crun's second execution costs about a millisecond of each
+/// call; copying its half a megabyte costs a tenth of that. The protection
+/// is the same: nothing can write to the copy. Used for crun only, see
+/// [`Runtime::command`].
+fn sealed_copy(binary: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: memfd_create with a valid name; the descriptor is checked.
+    let fd = unsafe {
+        libc::memfd_create(
+            c"berth-runtime".as_ptr(),
+            libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a new descriptor that nothing else owns.
+    let mut copy = unsafe { std::fs::File::from_raw_fd(fd) };
+    std::io::copy(&mut std::fs::File::open(binary)?, &mut copy)?;
+    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+    // SAFETY: fcntl on the descriptor `copy` owns.
+    if unsafe { libc::fcntl(fd, libc::F_ADD_SEALS, seals) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(copy)
+}
+
+/// Whether `binary` is crun.
+fn is_crun(binary: &Path) -> bool {
+    binary
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("crun"))
+}
+
+/// A runtime command line, with the sealed copy of the binary it runs,
+/// which must stay open until the command has started.
+struct Invocation {
+    command: Command,
+    _copy: Option<std::fs::File>,
+}
+
 impl Runtime {
-    fn command(&self) -> Command {
-        let mut c = Command::new(&self.binary);
-        c.arg("--root").arg(&self.state_dir);
-        c
+    fn command(&self) -> Invocation {
+        // crun only: runc 1.1 does not take the copy for its own and copies
+        // itself again (measured: +10 ms a start instead of -1.5 ms).
+        let copy = is_crun(&self.binary)
+            .then(|| sealed_copy(&self.binary).ok())
+            .flatten();
+        let mut command = match &copy {
+            Some(f) => {
+                use std::os::fd::AsRawFd;
+                use std::os::unix::process::CommandExt;
+                let mut c = Command::new(format!("/proc/self/fd/{}", f.as_raw_fd()));
+                c.arg0(&self.binary);
+                c
+            }
+            None => Command::new(&self.binary),
+        };
+        command.arg("--root").arg(&self.state_dir);
+        Invocation {
+            command,
+            _copy: copy,
+        }
     }
 
     fn run(&self, op: &str, args: &[&str]) -> Result<String> {
-        let out = self
-            .command()
+        let mut inv = self.command();
+        let out = inv
+            .command
             .args(args)
             .stdin(Stdio::null())
             .output()
@@ -114,7 +180,8 @@ impl Runtime {
         // runc reports its errors on its stderr, which is the container's
         // here; it logs them to --log in JSON too, read on failure.
         let log = bundle.join("runtime.log");
-        let mut c = self.command();
+        let mut inv = self.command();
+        let c = &mut inv.command;
         c.arg("--log").arg(&log).arg("--log-format").arg("json");
         c.arg("run")
             .arg("--detach")
@@ -197,7 +264,10 @@ impl Runtime {
     /// The `exec` command line (run by the caller in the foreground, so
     /// that the runtime handles the terminal itself).
     pub fn exec_command(&self, id: &str, opts: &ExecOptions) -> Command {
-        let mut c = self.command();
+        // The file itself: the caller owns the command, and would have to
+        // keep a sealed copy open until it started.
+        let mut c = Command::new(&self.binary);
+        c.arg("--root").arg(&self.state_dir);
         c.arg("exec");
         if opts.tty {
             c.arg("--tty");
@@ -308,6 +378,41 @@ fn clean_message(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sealed_copy_runs_and_cannot_be_written() {
+        use std::os::fd::AsRawFd;
+        let copy = sealed_copy(Path::new("/bin/true")).expect("copied");
+        // SAFETY: fcntl on a descriptor this test owns.
+        let seals = unsafe { libc::fcntl(copy.as_raw_fd(), libc::F_GET_SEALS) };
+        assert_eq!(
+            seals,
+            libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE,
+            "exactly the seals runtimes look for"
+        );
+        assert!(std::io::Write::write_all(&mut &copy, b"x").is_err());
+        // The copy executes (a stand-in for crun: /bin/true by another name).
+        let dir = tempfile::tempdir().expect("tempdir");
+        let crun = dir.path().join("crun");
+        std::fs::copy("/bin/true", &crun).expect("copy");
+        let rt = Runtime {
+            binary: crun,
+            state_dir: PathBuf::from("/nonexistent"),
+        };
+        let mut inv = rt.command();
+        assert!(
+            inv.command
+                .get_program()
+                .to_string_lossy()
+                .starts_with("/proc/self/fd/")
+        );
+        assert!(inv.command.status().expect("runs").success());
+        let runc = Runtime {
+            binary: PathBuf::from("/bin/true"),
+            state_dir: PathBuf::from("/nonexistent"),
+        };
+        assert_eq!(runc.command().command.get_program(), "/bin/true");
+    }
 
     #[test]
     fn a_stopped_containers_cgroups_and_state_are_removed_in_place() {
