@@ -1,7 +1,8 @@
 //! `berth run --rm busybox true` latency, with `--network none` and on a
 //! user bridge network (netd), next to the OCI runtime running a prepared
 //! bundle alone (`crun run`, and `runc run`), and `podman run --rm` of the
-//! same image when podman is installed; alternating, one run, medians.
+//! same image when podman is installed; one run, kinds taking turns in
+//! blocks of consecutive runs, medians.
 //! Runs inside a throwaway host (`make bench-berth`); prints figures and
 //! asserts nothing.
 //!
@@ -203,18 +204,25 @@ fn main() -> anyhow::Result<()> {
             }));
         }
     }
-    let rounds = 20;
+    // Blocks of consecutive runs of one kind, the kinds taking turns in a
+    // rotating order. A run leaves kernel work behind (its namespaces and
+    // cgroups are torn down after it returns); within a block each run
+    // meets its own kind's, and the first run of a block, which meets
+    // another kind's, is not counted.
+    let (rounds, per_block) = (4, 5);
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); runners.len()];
-    for r in runners.iter() {
-        r(usize::MAX)?; // warm up
-    }
     for round in 0..rounds {
         for k in 0..runners.len() {
             let i = (round + k) % runners.len();
-            times[i].push(runners[i](round * 100 + k)?);
+            runners[i](round * 1000 + k * 100)?;
+            for n in 1..=per_block {
+                times[i].push(runners[i](round * 1000 + k * 100 + n)?);
+            }
         }
     }
-    println!("container start-to-exit latency (`true`), {rounds} alternating rounds, medians:");
+    println!(
+        "container start-to-exit latency (`true`), {rounds} rounds of {per_block} consecutive runs of each kind, medians:"
+    );
     let medians: Vec<Duration> = times.into_iter().map(median).collect();
     for (label, m) in labels.iter().zip(&medians) {
         println!("  {label:<46} {:7.1} ms", ms(*m));
