@@ -118,7 +118,7 @@ impl Netavark {
     /// does not use (netd's default pools are in 172.16.0.0/12).
     const NETWORK: &'static str = "bench";
     const BRIDGE: &'static str = "podman9";
-    const SUBNET: &'static str = "10.88.0.0/24";
+    pub(crate) const SUBNET: &'static str = "10.88.0.0/24";
     const GATEWAY: &'static str = "10.88.0.1";
     const IP: &'static str = "10.88.0.2";
 
