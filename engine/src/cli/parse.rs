@@ -21,7 +21,8 @@ pub(super) fn parse(args: &[OsString]) -> Result<Cli, clap::Error> {
 }
 
 /// The global options that take a value, as they precede the command.
-const GLOBALS_WITH_VALUE: [&str; 4] = ["--netd-host", "--root", "--runroot", "--runtime"];
+pub(super) const GLOBALS_WITH_VALUE: [&str; 4] =
+    ["--netd-host", "--root", "--runroot", "--runtime"];
 
 /// The index of the command's name in `args`: the first argument that is
 /// neither a global option nor its value. `None` when something else comes

@@ -73,7 +73,7 @@ pub fn command_path(argv: &[String]) -> Vec<String> {
         if std::mem::take(&mut skip_value) {
             continue;
         }
-        if arg == "--netd-host" {
+        if super::parse::GLOBALS_WITH_VALUE.contains(&arg.as_str()) {
             skip_value = true;
             continue;
         }
@@ -269,5 +269,18 @@ mod tests {
             .map(|s| (*s).to_owned())
             .collect();
         assert_eq!(command_path(&argv), ["berth", "network", "ls"]);
+        let argv: Vec<String> = [
+            "berth",
+            "--root",
+            "/r",
+            "--runtime",
+            "crun",
+            "run",
+            "--nope",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        assert_eq!(command_path(&argv), ["berth", "run"]);
     }
 }

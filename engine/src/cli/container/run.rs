@@ -142,12 +142,7 @@ pub struct CreateArgs {
     #[arg(long = "stop-timeout", value_name = "int")]
     pub stop_timeout: Option<i64>,
     /// The image, then the command and its arguments
-    #[arg(
-        value_name = "IMAGE",
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        required = true
-    )]
+    #[arg(value_name = "IMAGE", trailing_var_arg = true, required = true)]
     pub image_and_command: Vec<String>,
 }
 
@@ -652,6 +647,14 @@ pub fn create_only(args: &CreateArgs, g: &Globals, io: &mut Io<'_>) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_flag_before_the_image_is_refused_as_docker_does() {
+        let (code, _, err) =
+            crate::cli::tests::berth(&["--root", "/nonexistent", "run", "--nope", "busybox"], "");
+        assert_eq!(code, 125);
+        assert_eq!(err, "unknown flag: --nope\nSee 'berth run --help'.\n");
+    }
 
     #[test]
     fn env_without_value_comes_from_berths_environment() {
