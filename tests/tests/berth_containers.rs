@@ -408,73 +408,150 @@ fn exit_codes_stop_signals_logs_and_rm_follow_docker() {
     assert!(rt.block_on(netd.client().sandboxes()).unwrap().is_empty());
 }
 
-#[test]
-fn run_it_drives_a_shell_through_a_real_pseudo_terminal() {
-    use std::io::{Read, Write};
-    let (_host, netd, berth) = setup();
-    let pty = nix::pty::openpty(None, None).unwrap();
-    let slave = std::fs::File::from(pty.slave);
-    let mut child = berth
-        .command(&[
-            "--netd-host",
-            &netd.host(),
-            "run",
-            "-it",
-            "--rm",
-            "--network",
-            "none",
-            "busybox",
-            "sh",
-        ])
-        .stdin(slave.try_clone().unwrap())
-        .stdout(slave.try_clone().unwrap())
-        .stderr(slave)
-        .spawn()
-        .unwrap();
-    let mut master = std::fs::File::from(pty.master);
-    let mut reader = master.try_clone().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
+/// berth run on a pseudo-terminal: the child, the terminal's master side
+/// to type into, and what berth wrote there, read as it comes.
+struct OnPty {
+    child: std::process::Child,
+    master: std::fs::File,
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    seen: Vec<u8>,
+}
+
+impl OnPty {
+    fn spawn(berth: &Berth, netd: &Netd, args: &[&str]) -> Self {
+        use std::io::Read;
+        let pty = nix::pty::openpty(None, None).unwrap();
+        let slave = std::fs::File::from(pty.slave);
+        let host = netd.host();
+        let mut full = vec!["--netd-host", host.as_str()];
+        full.extend_from_slice(args);
+        let child = berth
+            .command(&full)
+            .stdin(slave.try_clone().unwrap())
+            .stdout(slave.try_clone().unwrap())
+            .stderr(slave)
+            .spawn()
+            .unwrap();
+        let master = std::fs::File::from(pty.master);
+        let mut reader = master.try_clone().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
             }
+        });
+        Self {
+            child,
+            master,
+            rx,
+            seen: Vec::new(),
         }
-    });
-    // Reads until `want` shows up, the terminal closes, or 15 s pass.
-    let until = |want: &str, seen: &mut Vec<u8>| {
+    }
+
+    /// Reads until `want` shows up, the terminal closes, or 15 s pass.
+    fn until(&mut self, want: &str) -> bool {
         let deadline = Instant::now() + Duration::from_secs(15);
-        while !String::from_utf8_lossy(seen).contains(want) && Instant::now() < deadline {
-            match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(chunk) => seen.extend(chunk),
+        while !self.text().contains(want) && Instant::now() < deadline {
+            match self.rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(chunk) => self.seen.extend(chunk),
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
             }
         }
-        String::from_utf8_lossy(seen).contains(want)
-    };
-    let mut seen = Vec::new();
+        self.text().contains(want)
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.seen).into_owned()
+    }
+
+    fn type_in(&mut self, keys: &[u8]) {
+        std::io::Write::write_all(&mut self.master, keys).unwrap();
+    }
+}
+
+#[test]
+fn run_it_drives_a_shell_through_a_real_pseudo_terminal() {
+    let (_host, netd, berth) = setup();
+    let mut pty = OnPty::spawn(
+        &berth,
+        &netd,
+        &["run", "-it", "--rm", "--network", "none", "busybox", "sh"],
+    );
     // Type once the shell prompts, as a person would (a shell drops what
     // was typed before it set its terminal up).
-    assert!(
-        until("# ", &mut seen),
-        "no prompt: {}",
-        String::from_utf8_lossy(&seen)
-    );
-    master
-        .write_all(b"tty; echo hi-$((1+2)); exit 5\r")
-        .unwrap();
-    until("hi-3", &mut seen);
-    let status = child.wait().unwrap();
-    drop(master);
-    let text = String::from_utf8_lossy(&seen).into_owned();
+    assert!(pty.until("# "), "no prompt: {}", pty.text());
+    pty.type_in(b"tty; echo hi-$((1+2)); exit 5\r");
+    pty.until("hi-3");
+    let status = pty.child.wait().unwrap();
+    let text = pty.text();
     assert!(
         text.contains("/dev/pts/0"),
         "the shell has a terminal: {text}"
     );
     assert_eq!(status.code(), Some(5), "{text}");
     assert!(text.contains("hi-3"), "{text}");
+}
+
+#[test]
+fn detach_keys_leave_the_container_running() {
+    let (_host, netd, berth) = setup();
+    let b = |args: &[&str]| ok(&berth, &netd, args);
+    let mut pty = OnPty::spawn(
+        &berth,
+        &netd,
+        &[
+            "run",
+            "-it",
+            "--name",
+            "detachable",
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+        ],
+    );
+    assert!(pty.until("# "), "no prompt: {}", pty.text());
+    // Docker's default: ctrl-p, ctrl-q.
+    pty.type_in(b"\x10\x11");
+    let status = pty.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{}", pty.text());
+    assert_eq!(
+        b(&["inspect", "-f", "{{.State.Running}}", "detachable"]),
+        "true"
+    );
+    // Attached again, with keys of its own.
+    let mut pty = OnPty::spawn(
+        &berth,
+        &netd,
+        &["attach", "--detach-keys", "ctrl-a,x", "detachable"],
+    );
+    pty.type_in(b"echo still-$((40+2))\r");
+    assert!(pty.until("still-42"), "{}", pty.text());
+    pty.type_in(b"\x01x");
+    let status = pty.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{}", pty.text());
+    assert_eq!(
+        b(&["inspect", "-f", "{{.State.Running}}", "detachable"]),
+        "true"
+    );
+    // A bad sequence is refused before anything is made.
+    let before = b(&["ps", "-aq"]);
+    let out = cmd(
+        &berth,
+        &netd,
+        &["run", "-it", "--detach-keys", "ctrl-1", "busybox", "true"],
+    );
+    assert_eq!(code(&out), 125, "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Invalid detach keys (ctrl-1) provided"),
+        "{out:?}"
+    );
+    assert_eq!(b(&["ps", "-aq"]), before);
+    b(&["rm", "-f", "detachable"]);
 }
 
 #[test]

@@ -2,7 +2,6 @@
 //! streams joined to a running container's, through its shim's attach
 //! socket, until the container exits; berth exits with its code.
 
-use std::io::Write;
 use std::os::unix::net::UnixStream;
 
 use clap::{ArgAction, Args};
@@ -12,12 +11,14 @@ use super::Globals;
 use super::run::attached;
 use crate::cli::Io;
 use crate::cli::exit::Failure;
-use crate::container::attach::{self, Kind};
 use crate::container::{Engine, Status};
 
 /// `attach`.
 #[derive(Debug, Args)]
 pub struct AttachArgs {
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", value_name = "string")]
+    pub detach_keys: Option<String>,
     /// Do not attach STDIN
     #[arg(long = "no-stdin")]
     pub no_stdin: bool,
@@ -69,39 +70,9 @@ fn proxy_signals(engine: Engine, id: String) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Input frames written as a stream.
-struct StdinFrames(UnixStream);
-
-impl Write for StdinFrames {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        attach::write_frame(&mut self.0, Kind::Stdin, buf)?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Forwards berth's standard input to the container; at its end, closes
-/// the container's input only when it is to close after one attach.
-fn forward_stdin(stream: &UnixStream, close_at_end: bool) -> Result<(), Failure> {
-    let mut frames = StdinFrames(stream.try_clone()?);
-    // berth's stdin handle is locked by the command line: read the
-    // descriptor through a duplicate.
-    let mut input =
-        std::fs::File::from(std::os::fd::AsFd::as_fd(&std::io::stdin()).try_clone_to_owned()?);
-    std::thread::spawn(move || {
-        let _ = std::io::copy(&mut input, &mut frames);
-        if close_at_end {
-            let _ = attach::write_frame(&mut frames.0, Kind::CloseStdin, &[]);
-        }
-    });
-    Ok(())
-}
-
 /// Runs `attach`.
 pub fn run(a: &AttachArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
+    let keys = super::detach_keys::from_flag(a.detach_keys.as_deref())?;
     let engine = g.engine()?;
     let c = engine
         .get(&a.container)
@@ -137,10 +108,12 @@ pub fn run(a: &AttachArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
     if a.sig_proxy && !c.config.tty {
         proxy_signals(engine.clone(), c.id.clone())?;
     }
-    if c.config.open_stdin && !a.no_stdin {
-        forward_stdin(&stream, c.config.stdin_once)?;
-    }
-    let code = match attached(stream, false, c.config.tty, io) {
+    let input = super::run::Input {
+        forward: c.config.open_stdin && !a.no_stdin,
+        close_at_end: c.config.stdin_once,
+        detach_keys: Some(&keys),
+    };
+    let code = match attached(stream, input, c.config.tty, io) {
         Ok(code) => code,
         // It ended as we came: its code is recorded.
         Err(f) if f.code == 125 && f.message.ends_with("shim went away") => {

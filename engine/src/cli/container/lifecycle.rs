@@ -28,6 +28,9 @@ pub struct StartArgs {
     /// Attach container's STDIN
     #[arg(short = 'i', long)]
     pub interactive: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", value_name = "string")]
+    pub detach_keys: Option<String>,
     /// Containers
     #[arg(value_name = "CONTAINER", required = true)]
     pub containers: Vec<String>,
@@ -138,6 +141,7 @@ fn each(
 pub fn start(a: &StartArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
     let engine = g.engine()?;
     if a.attach || a.interactive {
+        let keys = super::detach_keys::from_flag(a.detach_keys.as_deref())?;
         if a.containers.len() > 1 {
             return Err(Failure::new(
                 1,
@@ -151,12 +155,12 @@ pub fn start(a: &StartArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure>
         let Some(stream) = stream else {
             return Ok(());
         };
-        let code = attached(
-            stream,
-            a.interactive && c.config.open_stdin,
-            c.config.tty,
-            io,
-        )?;
+        let input = super::run::Input {
+            forward: a.interactive && c.config.open_stdin,
+            close_at_end: true,
+            detach_keys: Some(&keys),
+        };
+        let code = attached(stream, input, c.config.tty, io)?;
         return if code == 0 {
             Ok(())
         } else {

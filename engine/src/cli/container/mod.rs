@@ -6,6 +6,7 @@
 pub mod attach;
 pub mod commit;
 pub mod cp;
+pub mod detach_keys;
 pub mod diff;
 pub mod exec;
 pub mod lifecycle;

@@ -8,6 +8,7 @@ use std::os::unix::net::UnixStream;
 use clap::Args;
 
 use super::Globals;
+use super::detach_keys::{self, DetachKeys};
 use crate::cli::Io;
 use crate::cli::exit::Failure;
 use crate::container::attach::{self, Kind};
@@ -152,6 +153,9 @@ pub struct RunArgs {
     /// Run container in background and print container ID
     #[arg(short = 'd', long)]
     pub detach: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", value_name = "string")]
+    pub detach_keys: Option<String>,
     /// The options shared with `create`.
     #[command(flatten)]
     pub create: CreateArgs,
@@ -407,6 +411,7 @@ fn hex_bytes(id: &str) -> Vec<u8> {
 
 /// Runs `berth run`.
 pub fn run(args: &RunArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
+    let keys = detach_keys::from_flag(args.detach_keys.as_deref())?;
     let engine = g.engine()?;
     let opts = create_options(&args.create, !args.detach, &g.root)?;
     let c = create(&engine, g, &opts)?;
@@ -424,7 +429,12 @@ pub fn run(args: &RunArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
         // one, berth forwards the signals it gets, as docker's sig-proxy.
         proxy_signals(&engine, &c.id);
     }
-    let code = attached(stream, c.config.open_stdin, c.config.tty, io)?;
+    let input = Input {
+        forward: c.config.open_stdin,
+        close_at_end: true,
+        detach_keys: Some(&keys),
+    };
+    let code = attached(stream, input, c.config.tty, io)?;
     // An --rm container is gone by now: the shim reports the exit code
     // after removing it.
     if code == 0 {
@@ -570,13 +580,25 @@ fn follow_size(mut conn: UnixStream) {
     });
 }
 
-/// Relays an attached container: input from berth's stdin when `stdin`,
+/// What an attached command does with berth's standard input.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Input<'a> {
+    /// Forward it to the container.
+    pub forward: bool,
+    /// At its end, close the container's input too (`run -i`, and
+    /// `attach` to a container whose input closes after one attach).
+    pub close_at_end: bool,
+    /// Leave (the container going on) when these keys are typed.
+    pub detach_keys: Option<&'a DetachKeys>,
+}
+
+/// Relays an attached container: berth's stdin as `input_plan` says,
 /// output to berth's stdout and stderr (one stream with `tty`, berth's
 /// terminal then in raw mode and its size followed); returns the exit
-/// code.
+/// code, 0 when the user detached.
 pub fn attached(
     stream: UnixStream,
-    stdin: bool,
+    input_plan: Input<'_>,
     tty: bool,
     io: &mut Io<'_>,
 ) -> Result<i32, Failure> {
@@ -584,8 +606,16 @@ pub fn attached(
     if tty {
         follow_size(stream.try_clone()?);
     }
-    if stdin {
+    let detached = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if input_plan.forward {
+        let close_at_end = input_plan.close_at_end;
         let mut writer = stream.try_clone()?;
+        // As Docker: the detach keys are watched for on a terminal only.
+        let mut watcher = input_plan
+            .detach_keys
+            .filter(|_| tty)
+            .map(DetachKeys::watcher);
+        let detached = std::sync::Arc::clone(&detached);
         // berth's own stdin handle is locked by the command line for its
         // whole run: read the descriptor through a duplicate instead.
         let mut input =
@@ -595,11 +625,29 @@ pub fn attached(
             loop {
                 match input.read(&mut buf) {
                     Ok(0) | Err(_) => {
-                        let _ = attach::write_frame(&mut writer, Kind::CloseStdin, &[]);
+                        if close_at_end {
+                            let _ = attach::write_frame(&mut writer, Kind::CloseStdin, &[]);
+                        }
                         break;
                     }
                     Ok(n) => {
-                        if attach::write_frame(&mut writer, Kind::Stdin, &buf[..n]).is_err() {
+                        let mut pass = Vec::new();
+                        let (data, leave) = match watcher.as_mut() {
+                            Some(w) => {
+                                let leave = w.feed(&buf[..n], &mut pass);
+                                (pass.as_slice(), leave)
+                            }
+                            None => (&buf[..n], false),
+                        };
+                        if !data.is_empty()
+                            && attach::write_frame(&mut writer, Kind::Stdin, data).is_err()
+                        {
+                            break;
+                        }
+                        if leave {
+                            // The container goes on; this command leaves.
+                            detached.store(true, std::sync::atomic::Ordering::SeqCst);
+                            let _ = writer.shutdown(std::net::Shutdown::Both);
                             break;
                         }
                     }
@@ -628,6 +676,9 @@ pub fn attached(
                 ));
             }
             Ok(Some(_)) => {}
+            Ok(None) | Err(_) if detached.load(std::sync::atomic::Ordering::SeqCst) => {
+                return Ok(0);
+            }
             Ok(None) | Err(_) => {
                 return Err(Failure::new(125, "berth: the container's shim went away"));
             }
