@@ -83,9 +83,30 @@ struct Input {
 
 type StdinSink = Arc<Mutex<Input>>;
 
-fn ready(fd: &mut Option<std::fs::File>, message: &str) {
-    if let Some(mut f) = fd.take() {
-        let _ = writeln!(f, "{message}");
+/// Telling the starting command how the start went, once: `ok` when the
+/// container runs (and its attach socket is there), or `CODE message`.
+struct Ready {
+    pipe: Option<std::fs::File>,
+    listening: Option<std::sync::mpsc::Receiver<Result<()>>>,
+}
+
+impl Ready {
+    /// The container runs: waits for the attach socket, then says so. A
+    /// socket that could not be made leaves the container running, without
+    /// later attached commands (the shim's log says why).
+    fn ok(&mut self) {
+        if let Some(rx) = self.listening.take()
+            && let Ok(Err(e)) = rx.recv()
+        {
+            eprintln!("berth shim: {e}");
+        }
+        self.say("ok");
+    }
+
+    fn say(&mut self, message: &str) {
+        if let Some(mut f) = self.pipe.take() {
+            let _ = writeln!(f, "{message}");
+        }
     }
 }
 
@@ -101,26 +122,25 @@ fn passed_fd(fd: i32) -> Option<OwnedFd> {
 /// Runs the shim until the container is finished with (exited for good,
 /// or removed). Returns the last exit code.
 pub fn run(cfg: &ShimConfig) -> i32 {
-    let mut ready_pipe = passed_fd(READY_FD).map(std::fs::File::from);
+    let mut ready = Ready {
+        pipe: passed_fd(READY_FD).map(std::fs::File::from),
+        listening: None,
+    };
     let attached = passed_fd(ATTACH_FD).map(UnixStream::from);
-    match serve(cfg, &mut ready_pipe, attached) {
+    match serve(cfg, &mut ready, attached) {
         Ok(code) => code,
         Err(e) => {
             let code = match &e {
                 ContainerError::Runtime { message, .. } => runc::start_failure_code(message),
                 _ => 125,
             };
-            ready(&mut ready_pipe, &format!("{code} {e}"));
+            ready.say(&format!("{code} {e}"));
             code
         }
     }
 }
 
-fn serve(
-    cfg: &ShimConfig,
-    ready_pipe: &mut Option<std::fs::File>,
-    attached: Option<UnixStream>,
-) -> Result<i32> {
+fn serve(cfg: &ShimConfig, ready: &mut Ready, attached: Option<UnixStream>) -> Result<i32> {
     nix::sys::prctl::set_child_subreaper(true)
         .map_err(|e| ContainerError::State(format!("becoming a subreaper: {e}")))?;
     let store = Containers::open(&cfg.root, &cfg.runroot)?;
@@ -128,20 +148,27 @@ fn serve(
     std::fs::create_dir_all(&run_dir).map_err(ContainerError::io("create directory", &run_dir))?;
     std::fs::write(run_dir.join("shim.pid"), std::process::id().to_string())
         .map_err(ContainerError::io("write", run_dir.join("shim.pid")))?;
-    let sock = run_dir.join("attach.sock");
-    let _ = std::fs::remove_file(&sock);
-    let listener = UnixListener::bind(&sock).map_err(ContainerError::io("listen on", &sock))?;
+    let c = store.load(&cfg.id)?;
     let clients = Arc::new(Clients::default());
     let stdin: StdinSink = Arc::new(Mutex::new(Input::default()));
+    // Whether attached commands send anything: input, or a terminal's size.
+    let takes_input = c.config.open_stdin || c.config.tty;
     if let Some(conn) = attached {
-        add_client(conn, &clients, &stdin);
+        add_client(conn, &clients, &stdin, takes_input);
     }
-    accept_clients(listener, Arc::clone(&clients), Arc::clone(&stdin));
+    // The socket for later attached commands is made while the container
+    // starts; it is there before anyone learns that it runs.
+    ready.listening = Some(accept_clients(
+        run_dir.join("attach.sock"),
+        Arc::clone(&clients),
+        Arc::clone(&stdin),
+        takes_input,
+    ));
     let runtime = Runtime {
         binary: cfg.runtime.clone(),
         state_dir: cfg.runroot.join("runtime"),
     };
-    let netd = if uses_netd_sandbox(&store.load(&cfg.id)?) {
+    let netd = if uses_netd_sandbox(&c) {
         Some(Netd::connect(&cfg.netd_host)?)
     } else {
         None
@@ -149,10 +176,14 @@ fn serve(
     let netd = netd.as_ref();
     let mut first = true;
     let mut backoff = Duration::from_millis(100);
+    let mut next = Some(c);
     loop {
-        let c = store.load(&cfg.id)?;
+        let c = match next.take() {
+            Some(c) => c,
+            None => store.load(&cfg.id)?,
+        };
         let outcome = run_once(
-            cfg, &store, &runtime, netd, &c, &clients, &stdin, first, ready_pipe,
+            cfg, &store, &runtime, netd, &c, &clients, &stdin, first, ready,
         );
         first = false;
         let code = match outcome {
@@ -272,18 +303,39 @@ impl Netd {
     }
 }
 
-fn accept_clients(listener: UnixListener, clients: Arc<Clients>, stdin: StdinSink) {
+/// Listens on `sock` for attached commands, in a thread of its own; the
+/// receiver learns whether the socket is there.
+fn accept_clients(
+    sock: PathBuf,
+    clients: Arc<Clients>,
+    stdin: StdinSink,
+    takes_input: bool,
+) -> std::sync::mpsc::Receiver<Result<()>> {
+    let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        let _ = std::fs::remove_file(&sock);
+        let listener = match UnixListener::bind(&sock) {
+            Ok(l) => {
+                let _ = tx.send(Ok(()));
+                l
+            }
+            Err(e) => {
+                let _ = tx.send(Err(ContainerError::io("listen on", &sock)(e)));
+                return;
+            }
+        };
         for conn in listener.incoming() {
             let Ok(conn) = conn else { continue };
-            add_client(conn, &clients, &stdin);
+            add_client(conn, &clients, &stdin, takes_input);
         }
     });
+    rx
 }
 
-/// One more attached command: its input forwarded, the output sent to it.
-fn add_client(conn: UnixStream, clients: &Clients, stdin: &StdinSink) {
-    if let Ok(reader) = conn.try_clone() {
+/// One more attached command: the output sent to it, and what it sends
+/// (input, terminal sizes) read when the container takes any.
+fn add_client(conn: UnixStream, clients: &Clients, stdin: &StdinSink, takes_input: bool) {
+    if takes_input && let Ok(reader) = conn.try_clone() {
         let stdin = Arc::clone(stdin);
         std::thread::spawn(move || forward_input(reader, &stdin));
     }
@@ -421,7 +473,7 @@ fn run_once(
     clients: &Arc<Clients>,
     stdin: &StdinSink,
     first: bool,
-    ready_pipe: &mut Option<std::fs::File>,
+    ready: &mut Ready,
 ) -> Result<i32> {
     let dir = store.dir_of(&c.id);
     let run_dir = store.run_dir_of(&c.id);
@@ -450,7 +502,7 @@ fn run_once(
         network::private(c, &dir)?
     };
     let result = start_and_wait(
-        cfg, store, runtime, c, &attached, clients, stdin, first, ready_pipe, &dir, &run_dir,
+        cfg, store, runtime, c, &attached, clients, stdin, first, ready, &dir, &run_dir,
     );
     if result.is_err()
         && let Some(netd) = netd
@@ -470,7 +522,7 @@ fn start_and_wait(
     clients: &Arc<Clients>,
     stdin: &StdinSink,
     first: bool,
-    ready_pipe: &mut Option<std::fs::File>,
+    ready: &mut Ready,
     dir: &Path,
     run_dir: &Path,
 ) -> Result<i32> {
@@ -600,7 +652,7 @@ fn start_and_wait(
         c.hosts_path = attached.hosts.clone();
         c.hostname_path = hostname_path.display().to_string();
     })?;
-    ready(ready_pipe, "ok");
+    ready.ok();
     let code = wait_for(pid);
     let oom = oom_killed(&c.id);
     // The runtime's leftovers and this run's root, side by side: both are
