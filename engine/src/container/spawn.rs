@@ -39,6 +39,9 @@ impl Placement {
     /// not yet placed. Only async-signal-safe calls: usable after fork.
     fn apply(&self) -> std::io::Result<()> {
         let mut copies = [0 as RawFd; 8];
+        if self.pairs.len() > copies.len() {
+            return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
+        }
         for (i, (src, _)) in self.pairs.iter().enumerate() {
             // SAFETY: fcntl on a descriptor this process owns.
             let fd = unsafe { libc::fcntl(*src, libc::F_DUPFD_CLOEXEC, 16) };
@@ -122,7 +125,10 @@ fn fork(cfg: &ShimConfig, placement: &Placement) -> Result<i32> {
                     unsafe {
                         libc::close_range(placement.end().unsigned_abs(), u32::MAX, 0);
                     }
-                    shim::run(cfg)
+                    // A panic must not unwind into the command's own code,
+                    // which this copy of it would then go on running.
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shim::run(cfg)))
+                        .unwrap_or(125)
                 }
                 Err(_) => 125,
             };
