@@ -37,9 +37,32 @@ pub fn client_message(err: &ClientError) -> String {
     }
 }
 
+/// The exit code of a command whose output was cut off: what a shell
+/// reports for a process ended by SIGPIPE (128 + 13), as `docker ps | head`
+/// ends docker.
+pub const BROKEN_PIPE: i32 = 141;
+
 impl From<std::io::Error> for Failure {
     fn from(err: std::io::Error) -> Self {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            // Whoever read the output stopped reading: nothing to say.
+            return Self::new(BROKEN_PIPE, String::new());
+        }
         Self::new(1, err.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reader_that_went_away_ends_the_command_quietly() {
+        let f = Failure::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert_eq!(f, Failure::new(141, ""));
+        let f = Failure::from(std::io::Error::from(std::io::ErrorKind::NotFound));
+        assert_eq!(f.code, 1);
+        assert!(!f.message.is_empty());
     }
 }
 
