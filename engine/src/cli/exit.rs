@@ -64,11 +64,6 @@ mod tests {
         assert_eq!(f.code, 1);
         assert!(!f.message.is_empty());
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 
     #[test]
     fn daemon_errors_read_as_docker_prints_them() {
