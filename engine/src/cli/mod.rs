@@ -235,7 +235,17 @@ mod tests {
             stdout: &mut out,
             stderr: &mut err,
         };
+        // berth's state stays out of unit tests: unless a test gives its
+        // own, a root and runroot that do not exist.
         let mut argv: Vec<OsString> = vec!["berth".into()];
+        for (flag, default) in [
+            ("--root", "/nonexistent/berth-test/root"),
+            ("--runroot", "/nonexistent/berth-test/run"),
+        ] {
+            if !args.contains(&flag) {
+                argv.extend([OsString::from(flag), OsString::from(default)]);
+            }
+        }
         argv.extend(args.iter().map(OsString::from));
         let code = run(argv, &mut io);
         (

@@ -81,7 +81,18 @@ pub(crate) fn berth_at(host: &str, args: &[&str], stdin: &str) -> (i32, String, 
         stdout: &mut out,
         stderr: &mut err,
     };
-    let mut argv: Vec<OsString> = vec!["berth".into(), "--netd-host".into(), host.into()];
+    // berth's own state stays out of it: a root and runroot that do not
+    // exist (the network commands do not need them; `connect` looks for
+    // a container there first).
+    let mut argv: Vec<OsString> = vec![
+        "berth".into(),
+        "--netd-host".into(),
+        host.into(),
+        "--root".into(),
+        "/nonexistent/berth-test/root".into(),
+        "--runroot".into(),
+        "/nonexistent/berth-test/run".into(),
+    ];
     argv.extend(args.iter().map(OsString::from));
     let code = run(argv, &mut io);
     (

@@ -701,8 +701,7 @@ mod tests {
 
     #[test]
     fn an_unknown_flag_before_the_image_is_refused_as_docker_does() {
-        let (code, _, err) =
-            crate::cli::tests::berth(&["--root", "/nonexistent", "run", "--nope", "busybox"], "");
+        let (code, _, err) = crate::cli::tests::berth(&["run", "--nope", "busybox"], "");
         assert_eq!(code, 125);
         assert_eq!(err, "unknown flag: --nope\nSee 'berth run --help'.\n");
     }
