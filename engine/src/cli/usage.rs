@@ -56,6 +56,11 @@ pub fn from_clap(err: &clap::Error, argv: &[String], io: &mut Io<'_>) -> Result<
         return Ok(());
     }
     let path = command_path(argv);
+    if err.kind() == ErrorKind::MissingRequiredArgument
+        && let Some(failure) = missing_arguments(&path)
+    {
+        return Err(failure);
+    }
     let message = flag_message(err, &path);
     Err(Failure::new(
         FLAG_ERROR_CODE,
@@ -95,6 +100,35 @@ fn context(err: &clap::Error, kind: ContextKind) -> Option<String> {
         ContextValue::Strings(v) => v.first().cloned(),
         _ => None,
     }
+}
+
+/// A command run without the arguments it requires, worded as docker's
+/// argument-count errors (exit 1, the usage line): how many it requires
+/// comes from its required positional arguments.
+fn missing_arguments(path: &[String]) -> Option<Failure> {
+    let mut cmd = Cli::command();
+    for name in path.iter().skip(1) {
+        cmd = cmd.find_subcommand(name)?.clone();
+    }
+    let (mut least, mut unbounded) = (0, false);
+    for a in cmd.get_positionals().filter(|a| a.is_required_set()) {
+        let range = a.get_num_args().unwrap_or_else(|| 1.into());
+        least += range.min_values().max(1);
+        unbounded |= range.max_values() == usize::MAX || a.is_trailing_var_arg_set();
+    }
+    if least == 0 {
+        return None;
+    }
+    // The subcommand's usage line names it alone: put its path in front.
+    let usage = cmd.render_usage().to_string();
+    let usage = usage.trim().trim_start_matches("Usage:").trim();
+    let usage = format!("{} {}", path[..path.len() - 1].join(" "), usage);
+    let arity = if unbounded {
+        Arity::AtLeast(least)
+    } else {
+        Arity::Exact(least)
+    };
+    check_arity(&path.join(" "), &usage, arity, 0).err()
 }
 
 /// pflag's wording for flag errors.
@@ -259,6 +293,24 @@ mod tests {
             err,
             "invalid argument \"maybe\" for \"--ipv4\" flag: strconv.ParseBool: parsing \"maybe\": invalid syntax\n\
              See 'berth network create --help'.\n"
+        );
+    }
+
+    #[test]
+    fn missing_arguments_read_as_an_argument_count_error() {
+        let (code, _, err) = berth(&["run"], "");
+        assert_eq!(code, 1);
+        assert!(
+            err.starts_with(
+                "berth: 'berth run' requires at least 1 argument\n\nUsage:  berth run "
+            ),
+            "{err}"
+        );
+        let (code, _, err) = berth(&["rename", "a"], "");
+        assert_eq!(code, 1);
+        assert!(
+            err.starts_with("berth: 'berth rename' requires 2 arguments"),
+            "{err}"
         );
     }
 

@@ -446,11 +446,16 @@ pub fn run(args: &RunArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
 
 /// A start failure as Docker prints it, with its exit code.
 pub fn start_failure(e: crate::container::StartError) -> Failure {
+    // netd's refusals arrive already worded as a daemon's.
+    let message = e
+        .message
+        .strip_prefix("Error response from daemon: ")
+        .unwrap_or(&e.message);
     Failure::new(
         e.code,
         format!(
             "berth: Error response from daemon: {}.",
-            e.message.trim_end_matches('.')
+            message.trim_end_matches('.')
         ),
     )
 }
@@ -698,6 +703,26 @@ pub fn create_only(args: &CreateArgs, g: &Globals, io: &mut Io<'_>) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn start_failures_say_error_response_from_daemon_once() {
+        let f = start_failure(crate::container::StartError {
+            code: 125,
+            message: "Error response from daemon: network nonet not found".into(),
+        });
+        assert_eq!(
+            f.message,
+            "berth: Error response from daemon: network nonet not found."
+        );
+        let f = start_failure(crate::container::StartError {
+            code: 127,
+            message: "exec: \"x\": not found.".into(),
+        });
+        assert_eq!(
+            f.message,
+            "berth: Error response from daemon: exec: \"x\": not found."
+        );
+    }
 
     #[test]
     fn an_unknown_flag_before_the_image_is_refused_as_docker_does() {
