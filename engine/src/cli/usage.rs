@@ -119,10 +119,15 @@ fn missing_arguments(path: &[String]) -> Option<Failure> {
     if least == 0 {
         return None;
     }
-    // The subcommand's usage line names it alone: put its path in front.
+    // A generated usage line names the subcommand alone: its path goes in
+    // front (a written one, `override_usage`, has it already).
     let usage = cmd.render_usage().to_string();
     let usage = usage.trim().trim_start_matches("Usage:").trim();
-    let usage = format!("{} {}", path[..path.len() - 1].join(" "), usage);
+    let usage = if usage.starts_with("berth ") {
+        usage.to_owned()
+    } else {
+        format!("{} {usage}", path[..path.len() - 1].join(" "))
+    };
     let arity = if unbounded {
         Arity::AtLeast(least)
     } else {
