@@ -193,6 +193,19 @@ fn host_none_and_container_network_modes_behave_as_dockers() {
         b(&["exec", "quiet", "ping", "-c", "1", "-W", "2", "127.0.0.1"])
             .contains("1 packets received")
     );
+    // exec -u: numbers as they are, names looked up in the container's own
+    // files (this image has no /etc/passwd), as Docker does.
+    assert_eq!(
+        b(&["exec", "-u", "1000:1001", "quiet", "id"]),
+        "uid=1000 gid=1001 groups=1001"
+    );
+    let out = cmd(&berth, &netd, &["exec", "-u", "nobody", "quiet", "id"]);
+    assert_eq!(code(&out), 126, "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("unable to find user nobody: no matching entries in passwd file"),
+        "{out:?}"
+    );
     let joined = b(&[
         "run",
         "--rm",
@@ -278,6 +291,27 @@ fn a_shim_executed_afresh_runs_its_container_as_a_forked_one_does() {
         assert_eq!(out, "attached");
         run(exec, &["rm", "-f", &id]);
     }
+    assert!(berth.cgroups().is_empty(), "{:?}", berth.cgroups());
+}
+
+#[test]
+fn a_container_keeps_the_runtime_it_was_created_with() {
+    let (_host, netd, berth) = setup();
+    let b = |args: &[&str]| ok(&berth, &netd, args);
+    b(&["run", "-d", "--name", "kept", "busybox", "sleep", "600"]);
+    let runtime = b(&["inspect", "-f", "{{.HostConfig.Runtime}}", "kept"]);
+    assert!(runtime.ends_with("/runc"), "{runtime}");
+    // Another --runtime later (here one that would fail everything) does
+    // not change whose container it is.
+    assert_eq!(
+        b(&["--runtime", "/bin/false", "exec", "kept", "echo", "still"]),
+        "still"
+    );
+    b(&["--runtime", "/bin/false", "pause", "kept"]);
+    b(&["--runtime", "/bin/false", "unpause", "kept"]);
+    b(&["--runtime", "/bin/false", "stop", "-t", "1", "kept"]);
+    assert_eq!(b(&["inspect", "-f", "{{.State.Status}}", "kept"]), "exited");
+    b(&["rm", "kept"]);
     assert!(berth.cgroups().is_empty(), "{:?}", berth.cgroups());
 }
 

@@ -52,6 +52,16 @@ impl Engine {
         })
     }
 
+    /// The runtime of container `c`: the one it was created with (older
+    /// records have none: this berth's).
+    pub fn runtime_of(&self, c: &Container) -> Runtime {
+        let mut rt = self.runtime.clone();
+        if !c.host_config.runtime.is_empty() {
+            rt.binary = PathBuf::from(&c.host_config.runtime);
+        }
+        rt
+    }
+
     fn shim_alive(&self, id: &str) -> bool {
         let pid_file = self.containers.run_dir_of(id).join("shim.pid");
         std::fs::read_to_string(pid_file)
@@ -126,7 +136,7 @@ impl Engine {
         let cfg = ShimConfig {
             root: self.root.clone(),
             runroot: self.runroot.clone(),
-            runtime: self.runtime.binary.clone(),
+            runtime: self.runtime_of(c).binary,
             netd_host: self.netd_host.clone(),
             id: c.id.clone(),
             wait_attach: attach,
@@ -177,7 +187,7 @@ impl Engine {
         let run_dir = self.containers.run_dir_of(&c.id);
         let _ = std::fs::write(run_dir.join("stopped"), "");
         if c.state.status == Status::Paused {
-            let _ = self.runtime.pause(&c.id, false);
+            let _ = self.runtime_of(c).pause(&c.id, false);
         }
         let signal = c
             .config
@@ -185,11 +195,13 @@ impl Engine {
             .clone()
             .unwrap_or_else(|| "TERM".into());
         let secs = timeout.or(c.config.stop_timeout).unwrap_or(10).max(0);
-        let _ = self.runtime.kill(&c.id, signal.trim_start_matches("SIG"));
+        let _ = self
+            .runtime_of(c)
+            .kill(&c.id, signal.trim_start_matches("SIG"));
         #[allow(clippy::cast_sign_loss)]
         let grace = Duration::from_secs(secs as u64);
         if !self.wait_exit(&c.id, grace) {
-            let _ = self.runtime.kill(&c.id, "KILL");
+            let _ = self.runtime_of(c).kill(&c.id, "KILL");
             self.wait_exit(&c.id, Duration::from_secs(30));
         }
         Ok(())
@@ -224,7 +236,8 @@ impl Engine {
                 c.id
             )));
         }
-        self.runtime.kill(&c.id, signal.trim_start_matches("SIG"))
+        self.runtime_of(c)
+            .kill(&c.id, signal.trim_start_matches("SIG"))
     }
 
     /// `rm`: refused while running unless `force` (then killed first).
@@ -240,7 +253,7 @@ impl Engine {
                 )));
             }
             let _ = std::fs::write(self.containers.run_dir_of(&c.id).join("stopped"), "");
-            let _ = self.runtime.kill(&c.id, "KILL");
+            let _ = self.runtime_of(c).kill(&c.id, "KILL");
             self.wait_exit(&c.id, Duration::from_secs(30));
         }
         // Wait for the shim's own clean-up (sandbox, root) to finish.
@@ -254,7 +267,7 @@ impl Engine {
             Err(ContainerError::NotFound(_)) => return Ok(()),
             Err(e) => return Err(e),
         };
-        let _ = self.runtime.delete(&c.id);
+        let _ = self.runtime_of(&c).delete(&c.id);
         let overlay = Overlay::for_container(
             &self.containers.dir_of(&c.id),
             c.lower_dirs.iter().map(PathBuf::from).collect(),

@@ -186,6 +186,10 @@ pub struct HostConfig {
     pub restart_policy: RestartPolicy,
     /// `--rm`.
     pub auto_remove: bool,
+    /// The OCI runtime the container was created with (its binary): every
+    /// later operation on it uses the same one, whatever `--runtime` says.
+    #[serde(default)]
+    pub runtime: String,
     /// `--cap-add`.
     pub cap_add: Vec<String>,
     /// `--cap-drop`.

@@ -262,36 +262,66 @@ impl Runtime {
     }
 
     /// The `exec` command line (run by the caller in the foreground, so
-    /// that the runtime handles the terminal itself).
-    pub fn exec_command(&self, id: &str, opts: &ExecOptions) -> Command {
+    /// that the runtime handles the terminal itself) for the process
+    /// described in `process_file` (see [`exec_process`]).
+    pub fn exec_command(&self, id: &str, opts: &ExecOptions, process_file: &Path) -> Command {
         // The file itself: the caller owns the command, and would have to
         // keep a sealed copy open until it started.
         let mut c = Command::new(&self.binary);
         c.arg("--root").arg(&self.state_dir);
-        c.arg("exec");
-        if opts.tty {
-            c.arg("--tty");
-        }
+        c.arg("exec").arg("--process").arg(process_file);
         if opts.detach {
             c.arg("--detach");
         }
-        if !opts.workdir.is_empty() {
-            c.arg("--cwd").arg(&opts.workdir);
-        }
-        if !opts.user.is_empty() {
-            c.arg("--user").arg(&opts.user);
-        }
-        for e in &opts.env {
-            c.arg("--env").arg(e);
-        }
-        if opts.privileged {
-            for cap in ["CAP_SYS_ADMIN", "CAP_NET_ADMIN"] {
-                c.arg("--cap").arg(cap);
-            }
-        }
-        c.arg(id).args(&opts.args);
+        c.arg(id);
         c
     }
+}
+
+/// The OCI process `exec` runs, as Docker makes it: the container's own
+/// process (`base`, from its bundle: capabilities, limits, environment)
+/// with the command, terminal, working directory, user and groups of the
+/// exec, its `-e` values over the container's.
+pub fn exec_process(base: &serde_json::Value, opts: &ExecOptions) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let mut p = base.clone();
+    p["terminal"] = json!(opts.tty);
+    p["args"] = json!(opts.args);
+    let mut env: Vec<String> = base["env"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .filter_map(|e| e.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    for e in &opts.env {
+        let key = e.split('=').next().unwrap_or_default();
+        env.retain(|old| old.split('=').next() != Some(key));
+        env.push(e.clone());
+    }
+    p["env"] = json!(env);
+    if !opts.workdir.is_empty() {
+        p["cwd"] = json!(opts.workdir);
+    }
+    if let Some((uid, gid)) = opts.user_ids {
+        p["user"] = json!({"uid": uid, "gid": gid, "additionalGids": opts.additional_gids});
+    }
+    if opts.privileged
+        && let Some(caps) = p.get_mut("capabilities").and_then(Value::as_object_mut)
+    {
+        for set in caps.values_mut().filter_map(Value::as_array_mut) {
+            for cap in ["CAP_SYS_ADMIN", "CAP_NET_ADMIN"] {
+                if !set.iter().any(|c| c == cap) {
+                    set.push(json!(cap));
+                }
+            }
+        }
+    }
+    if let Some(o) = p.as_object_mut() {
+        o.remove("consoleSize");
+    }
+    p
 }
 
 /// How `exec` runs its process.
@@ -303,8 +333,11 @@ pub struct ExecOptions {
     pub env: Vec<String>,
     /// `-w`.
     pub workdir: String,
-    /// `-u` as `uid[:gid]`.
-    pub user: String,
+    /// `-u`, resolved in the container's files: uid and gid.
+    pub user_ids: Option<(u32, u32)>,
+    /// The groups of that user, its primary one first (Docker's
+    /// `AdditionalGids`).
+    pub additional_gids: Vec<u32>,
     /// `-t`.
     pub tty: bool,
     /// `-d`.
@@ -378,6 +411,49 @@ fn clean_message(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exec_process_is_the_containers_with_the_execs_own_settings() {
+        let base = serde_json::json!({
+            "terminal": false,
+            "user": {"uid": 0, "gid": 0, "additionalGids": [0]},
+            "args": ["sleep", "600"],
+            "env": ["PATH=/bin", "A=1"],
+            "cwd": "/",
+            "capabilities": {"bounding": ["CAP_CHOWN"], "effective": ["CAP_CHOWN"]},
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+            "consoleSize": {"height": 1, "width": 1}
+        });
+        let opts = ExecOptions {
+            args: vec!["id".into()],
+            env: vec!["A=2".into(), "B=3".into()],
+            workdir: "/tmp".into(),
+            user_ids: Some((1000, 1001)),
+            additional_gids: vec![1001, 5],
+            tty: true,
+            detach: false,
+            privileged: true,
+        };
+        let p = exec_process(&base, &opts);
+        assert_eq!(p["args"], serde_json::json!(["id"]));
+        assert_eq!(p["env"], serde_json::json!(["PATH=/bin", "A=2", "B=3"]));
+        assert_eq!(p["cwd"], "/tmp");
+        assert_eq!(p["terminal"], true);
+        assert_eq!(
+            p["user"],
+            serde_json::json!({"uid": 1000, "gid": 1001, "additionalGids": [1001, 5]})
+        );
+        assert_eq!(
+            p["capabilities"]["bounding"],
+            serde_json::json!(["CAP_CHOWN", "CAP_SYS_ADMIN", "CAP_NET_ADMIN"])
+        );
+        assert_eq!(p["rlimits"], base["rlimits"], "the container's limits kept");
+        assert!(p.get("consoleSize").is_none());
+        // Without -u the container's user stays.
+        let plain = exec_process(&base, &ExecOptions::default());
+        assert_eq!(plain["user"], base["user"]);
+        assert_eq!(plain["cwd"], "/");
+    }
 
     #[test]
     fn the_sealed_copy_runs_and_cannot_be_written() {

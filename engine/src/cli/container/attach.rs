@@ -11,7 +11,8 @@ use super::Globals;
 use super::run::attached;
 use crate::cli::Io;
 use crate::cli::exit::Failure;
-use crate::container::{Engine, Status};
+use crate::container::Status;
+use crate::container::runc::Runtime;
 
 /// `attach`.
 #[derive(Debug, Args)]
@@ -53,7 +54,7 @@ const PROXIED: [Signal; 7] = [
 /// Sends the signals berth receives to container `id` from now on (they
 /// no longer act on berth itself). Must run before other threads start,
 /// so that they all leave these signals to the forwarding thread.
-fn proxy_signals(engine: Engine, id: String) -> Result<(), Failure> {
+fn proxy_signals(runtime: Runtime, id: String) -> Result<(), Failure> {
     let mut set = SigSet::empty();
     for s in PROXIED {
         set.add(s);
@@ -62,9 +63,7 @@ fn proxy_signals(engine: Engine, id: String) -> Result<(), Failure> {
         .map_err(|e| Failure::new(1, format!("berth: blocking signals: {e}")))?;
     std::thread::spawn(move || {
         while let Ok(sig) = set.wait() {
-            let _ = engine
-                .runtime
-                .kill(&id, sig.as_str().trim_start_matches("SIG"));
+            let _ = runtime.kill(&id, sig.as_str().trim_start_matches("SIG"));
         }
     });
     Ok(())
@@ -106,7 +105,7 @@ pub fn run(a: &AttachArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
         )
     })?;
     if a.sig_proxy && !c.config.tty {
-        proxy_signals(engine.clone(), c.id.clone())?;
+        proxy_signals(engine.runtime_of(&c), c.id.clone())?;
     }
     let input = super::run::Input {
         forward: c.config.open_stdin && !a.no_stdin,

@@ -71,12 +71,12 @@ pub fn run(a: &CommitArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
     // Frozen meanwhile, so that the layer is one moment's.
     let pause = a.pause && c.state.status == Status::Running;
     if pause {
-        engine.runtime.pause(&c.id, true).map_err(daemon)?;
+        engine.runtime_of(&c).pause(&c.id, true).map_err(daemon)?;
     }
     let upper = engine.containers.dir_of(&c.id).join("upper");
     let made = commit(&g.root, &upper, &c, &opts);
     if pause {
-        let _ = engine.runtime.pause(&c.id, false);
+        let _ = engine.runtime_of(&c).pause(&c.id, false);
     }
     let id = made.map_err(daemon)?;
     writeln!(io.stdout, "{id}")?;

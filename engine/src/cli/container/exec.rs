@@ -67,16 +67,59 @@ pub fn run(a: &ExecArgs, g: &Globals) -> Result<(), Failure> {
             }
         })
         .collect();
+    let (user_ids, additional_gids) = match a.user.as_deref().filter(|u| !u.is_empty()) {
+        // As Docker: names are looked up in the container's own files, and
+        // the runtime gets numbers.
+        Some(u) => {
+            let root = crate::container::rootfs::Overlay::for_container(
+                &engine.containers.dir_of(&c.id),
+                c.lower_dirs.iter().map(std::path::PathBuf::from).collect(),
+            )
+            .merged;
+            let found = crate::spec::build::resolve_user(&root, u, &[])
+                .map_err(|e| Failure::new(126, e.to_string()))?;
+            (Some((found.uid, found.gid)), found.additional_gids)
+        }
+        None => (None, Vec::new()),
+    };
     let opts = ExecOptions {
         args: args.to_vec(),
         env,
         workdir: a.workdir.clone().unwrap_or_default(),
-        user: a.user.clone().unwrap_or_default(),
+        user_ids,
+        additional_gids,
         tty: a.tty,
         detach: a.detach,
         privileged: a.privileged,
     };
-    let mut cmd = engine.runtime.exec_command(&c.id, &opts);
+    // The process, written next to the container's bundle (whose own
+    // process it starts from) for the runtime to read.
+    let run_dir = engine.containers.run_dir_of(&c.id);
+    let config = run_dir.join("bundle").join("config.json");
+    let base: serde_json::Value = std::fs::read(&config)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| {
+            Failure::new(
+                126,
+                format!(
+                    "berth: reading the container's process from {}",
+                    config.display()
+                ),
+            )
+        })?;
+    let process = crate::container::runc::exec_process(&base["process"], &opts);
+    let process_file = run_dir.join(format!("exec-{}.json", std::process::id()));
+    std::fs::write(&process_file, process.to_string()).map_err(|e| {
+        Failure::new(
+            126,
+            format!("berth: writing {}: {e}", process_file.display()),
+        )
+    })?;
+    let _remove = RemoveOnDrop(process_file.clone());
+    let mut cmd = engine
+        .runtime_of(&c)
+        .exec_command(&c.id, &opts, &process_file);
     if !a.interactive {
         cmd.stdin(std::process::Stdio::null());
     }
@@ -87,5 +130,14 @@ pub fn run(a: &ExecArgs, g: &Globals) -> Result<(), Failure> {
         Some(0) => Ok(()),
         Some(code) => Err(Failure::new(code, String::new())),
         None => Err(Failure::new(137, String::new())),
+    }
+}
+
+/// Removes a file when dropped.
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }

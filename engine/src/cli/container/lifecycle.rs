@@ -245,7 +245,10 @@ pub fn pause(a: &NamesArgs, g: &Globals, io: &mut Io<'_>, on: bool) -> Result<()
                 c.id
             ));
         }
-        engine.runtime.pause(&c.id, on).map_err(|e| daemon(&e))?;
+        engine
+            .runtime_of(c)
+            .pause(&c.id, on)
+            .map_err(|e| daemon(&e))?;
         engine
             .containers
             .update(&c.id, |c| {

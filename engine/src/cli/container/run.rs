@@ -396,6 +396,9 @@ pub fn create(engine: &Engine, g: &Globals, opts: &CreateOptions) -> Result<Cont
         },
     )
     .map_err(|e| Failure::new(125, format!("berth: {}", engine_err(&e).message)))?;
+    let mut c = c;
+    // The runtime is the container's for good, as Docker's HostConfig.Runtime.
+    c.host_config.runtime = engine.runtime.binary.display().to_string();
     engine
         .containers
         .create(&c)
@@ -427,7 +430,7 @@ pub fn run(args: &RunArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
     if !c.config.tty {
         // With a terminal, ^C is a byte for the container's terminal; without
         // one, berth forwards the signals it gets, as docker's sig-proxy.
-        proxy_signals(&engine, &c.id);
+        proxy_signals(engine.runtime_of(&c), &c.id);
     }
     let input = Input {
         forward: c.config.open_stdin,
@@ -479,7 +482,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
 /// Forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 that berth
 /// receives to the container (through the runtime), for the rest of the
 /// command's life.
-pub fn proxy_signals(engine: &Engine, id: &str) {
+pub fn proxy_signals(runtime: crate::container::runc::Runtime, id: &str) {
     use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
     let Ok((mut reader, writer)) = std::io::pipe() else {
         return;
@@ -504,7 +507,6 @@ pub fn proxy_signals(engine: &Engine, id: &str) {
         // SAFETY: the handler only writes one byte to a pipe.
         let _ = unsafe { sigaction(sig, &action) };
     }
-    let runtime = engine.runtime.clone();
     let id = id.to_owned();
     std::thread::spawn(move || {
         let mut b = [0u8; 1];
