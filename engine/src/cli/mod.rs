@@ -236,14 +236,13 @@ mod tests {
             stderr: &mut err,
         };
         // berth's state stays out of unit tests: unless a test gives its
-        // own, a root and runroot that do not exist.
+        // own, a root and runroot in a directory of the test's, removed
+        // after the command.
+        let state = tempfile::tempdir().unwrap();
         let mut argv: Vec<OsString> = vec!["berth".into()];
-        for (flag, default) in [
-            ("--root", "/nonexistent/berth-test/root"),
-            ("--runroot", "/nonexistent/berth-test/run"),
-        ] {
+        for (flag, default) in [("--root", "root"), ("--runroot", "run")] {
             if !args.contains(&flag) {
-                argv.extend([OsString::from(flag), OsString::from(default)]);
+                argv.extend([OsString::from(flag), state.path().join(default).into()]);
             }
         }
         argv.extend(args.iter().map(OsString::from));

@@ -81,17 +81,18 @@ pub(crate) fn berth_at(host: &str, args: &[&str], stdin: &str) -> (i32, String, 
         stdout: &mut out,
         stderr: &mut err,
     };
-    // berth's own state stays out of it: a root and runroot that do not
-    // exist (the network commands do not need them; `connect` looks for
-    // a container there first).
+    // berth's own state stays out of it: a root and runroot in a directory
+    // of the test's, removed after the command (`connect` looks for a
+    // container there first).
+    let state = tempfile::tempdir().unwrap();
     let mut argv: Vec<OsString> = vec![
         "berth".into(),
         "--netd-host".into(),
         host.into(),
         "--root".into(),
-        "/nonexistent/berth-test/root".into(),
+        state.path().join("root").into(),
         "--runroot".into(),
-        "/nonexistent/berth-test/run".into(),
+        state.path().join("run").into(),
     ];
     argv.extend(args.iter().map(OsString::from));
     let code = run(argv, &mut io);

@@ -363,10 +363,12 @@ pub fn create(engine: &Engine, g: &Globals, opts: &CreateOptions) -> Result<Cont
     let reference = crate::image::Reference::parse(&opts.image)
         .map_err(|e| Failure::new(125, format!("berth: {e}.\nSee 'berth run --help'.")))?;
     let image_id = state.resolve(&opts.image).map_err(|_| {
+        // As Docker words it: the name as the user writes it, tagged.
+        let shown = reference.clone().with_default_tag().familiar();
         Failure::new(
             125,
             format!(
-                "Unable to find image '{reference}' locally\nberth: Error response from daemon: No such image: {reference}.\nSee 'berth run --help'."
+                "Unable to find image '{shown}' locally\nberth: Error response from daemon: No such image: {shown}.\nSee 'berth run --help'."
             ),
         )
     })?;
@@ -723,6 +725,18 @@ mod tests {
         assert_eq!(
             f.message,
             "berth: Error response from daemon: exec: \"x\": not found."
+        );
+    }
+
+    #[test]
+    fn a_missing_image_is_named_as_the_user_wrote_it() {
+        let (code, _, err) = crate::cli::tests::berth(&["run", "nope"], "");
+        assert_eq!(code, 125);
+        assert!(
+            err.starts_with(
+                "Unable to find image 'nope:latest' locally\nberth: Error response from daemon: No such image: nope:latest.\n"
+            ),
+            "{err}"
         );
     }
 
