@@ -31,8 +31,14 @@ pub struct Attached {
     pub settings: NetworkSettings,
 }
 
+/// netd's own words (a refusal's message, or why it could not be reached):
+/// the command line that reports it adds Docker's "Error response from
+/// daemon" itself, and a container's `State.Error` has none, as Docker's.
 fn netd_err(e: &ClientError) -> ContainerError {
-    ContainerError::Netd(crate::cli::exit::client_message(e))
+    match e {
+        ClientError::Api { message, .. } => ContainerError::Netd(message.clone()),
+        other => ContainerError::Netd(other.to_string()),
+    }
 }
 
 /// The network a `NetworkMode` names: `default` is the `bridge` network.

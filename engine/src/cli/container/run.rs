@@ -451,16 +451,11 @@ pub fn run(args: &RunArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
 
 /// A start failure as Docker prints it, with its exit code.
 pub fn start_failure(e: crate::container::StartError) -> Failure {
-    // netd's refusals arrive already worded as a daemon's.
-    let message = e
-        .message
-        .strip_prefix("Error response from daemon: ")
-        .unwrap_or(&e.message);
     Failure::new(
         e.code,
         format!(
             "berth: Error response from daemon: {}.",
-            message.trim_end_matches('.')
+            e.message.trim_end_matches('.')
         ),
     )
 }
@@ -712,7 +707,7 @@ mod tests {
     fn start_failures_say_error_response_from_daemon_once() {
         let f = start_failure(crate::container::StartError {
             code: 125,
-            message: "Error response from daemon: network nonet not found".into(),
+            message: "network nonet not found".into(),
         });
         assert_eq!(
             f.message,
