@@ -149,17 +149,16 @@ impl Engine {
         let pid = spawn::spawn(&cfg, &exe, &fds).map_err(StartError::engine)?;
         drop((ready_w, log));
         let stream = pair.map(|(cli_end, _)| cli_end);
-        // The shim reparents to init when it outlives this command; reap it
-        // if it exits first.
-        std::thread::spawn(move || {
-            let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
-        });
         let mut line = String::new();
         let _ = BufReader::new(ready_r).read_line(&mut line);
         let line = line.trim();
         if line == "ok" {
+            // The shim reparents to init when this command exits before it
+            // (an attached command exits as soon as the container ended).
             return Ok(stream);
         }
+        // A shim that failed has exited, or is about to: reaped here.
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
         let (code, message) = match line.split_once(' ') {
             Some((code, msg)) => (code.parse().unwrap_or(125), msg.to_owned()),
             None => (

@@ -117,6 +117,14 @@ fn is_crun(binary: &Path) -> bool {
         .is_some_and(|n| n.to_string_lossy().starts_with("crun"))
 }
 
+/// The runtime binary made ready to run: for crun, its sealed copy (see
+/// [`sealed_copy`]). Making it is work of its own (a copy of the binary),
+/// which a caller can do beside other work before it calls the runtime.
+#[derive(Debug)]
+pub struct Prepared {
+    copy: Option<std::fs::File>,
+}
+
 /// A runtime command line, with the sealed copy of the binary it runs,
 /// which must stay open until the command has started.
 struct Invocation {
@@ -125,12 +133,22 @@ struct Invocation {
 }
 
 impl Runtime {
-    fn command(&self) -> Invocation {
+    /// The binary, ready to run once.
+    pub fn prepare(&self) -> Prepared {
         // crun only: runc 1.1 does not take the copy for its own and copies
         // itself again (measured: +10 ms a start instead of -1.5 ms).
         let copy = is_crun(&self.binary)
             .then(|| sealed_copy(&self.binary).ok())
             .flatten();
+        Prepared { copy }
+    }
+
+    fn command(&self) -> Invocation {
+        self.command_with(self.prepare())
+    }
+
+    fn command_with(&self, prepared: Prepared) -> Invocation {
+        let copy = prepared.copy;
         let mut command = match &copy {
             Some(f) => {
                 use std::os::fd::AsRawFd;
@@ -168,9 +186,10 @@ impl Runtime {
     /// `run --detach`: the container's namespaces and its process, started;
     /// its stdio are `stdio` (inherited by the init process) unless a
     /// console socket is given. One runtime call instead of `create` then
-    /// `start`.
+    /// `start`. `prepared` is this runtime's binary (see [`Runtime::prepare`]).
     pub fn launch(
         &self,
+        prepared: Prepared,
         id: &str,
         bundle: &Path,
         pid_file: &Path,
@@ -180,7 +199,7 @@ impl Runtime {
         // runc reports its errors on its stderr, which is the container's
         // here; it logs them to --log in JSON too, read on failure.
         let log = bundle.join("runtime.log");
-        let mut inv = self.command();
+        let mut inv = self.command_with(prepared);
         let c = &mut inv.command;
         c.arg("--log").arg(&log).arg("--log-format").arg("json");
         c.arg("run")

@@ -187,7 +187,11 @@ fn serve(cfg: &ShimConfig, ready: &mut Ready, attached: Option<UnixStream>) -> R
         );
         first = false;
         let code = match outcome {
-            Ok(code) => code,
+            Ok(Outcome::Removed(code)) => {
+                clients.broadcast(Kind::Exit, &code.to_be_bytes());
+                return Ok(code);
+            }
+            Ok(Outcome::Exited(code)) => code,
             Err(e) => {
                 let code = match &e {
                     ContainerError::Runtime { message, .. } => runc::start_failure_code(message),
@@ -255,18 +259,27 @@ fn finish(cfg: &ShimConfig, store: &Containers, netd: Option<&Netd>, c: &Contain
     if let Some(netd) = netd {
         netd.detach(&c.id);
     }
-    let run_dir = store.run_dir_of(&cfg.id);
-    let _ = std::fs::remove_file(run_dir.join("shim.pid"));
-    let has_volumes = c.host_config.mounts.iter().any(|m| m.kind == "volume");
-    if c.host_config.auto_remove && store.remove(c).is_ok() && has_volumes {
-        // As Docker's --rm: the container's anonymous volumes go with it.
-        if let (Ok(users), Ok(volumes)) = (
+    if c.host_config.auto_remove {
+        let _ = remove(cfg, store, c);
+    } else {
+        let _ = std::fs::remove_file(store.run_dir_of(&cfg.id).join("shim.pid"));
+    }
+}
+
+/// Removes an `--rm` container whose root is unmounted and whose sandbox
+/// is gone: its record and directories, and, as Docker's `--rm`, its
+/// anonymous volumes.
+fn remove(cfg: &ShimConfig, store: &Containers, c: &Container) -> Result<()> {
+    store.remove(c)?;
+    if c.host_config.mounts.iter().any(|m| m.kind == "volume")
+        && let (Ok(users), Ok(volumes)) = (
             crate::volume::ContainerUse::scan(store),
             crate::volume::Volumes::open(&cfg.root),
-        ) {
-            let _ = volumes.remove_anonymous(c, &users);
-        }
+        )
+    {
+        let _ = volumes.remove_anonymous(c, &users);
     }
+    Ok(())
 }
 
 /// Whether the container's network is a netd sandbox of its own (not
@@ -474,7 +487,7 @@ fn run_once(
     stdin: &StdinSink,
     first: bool,
     ready: &mut Ready,
-) -> Result<i32> {
+) -> Result<Outcome> {
     let dir = store.dir_of(&c.id);
     let run_dir = store.run_dir_of(&c.id);
     // The network first: the sandbox is the container's for this run.
@@ -502,7 +515,7 @@ fn run_once(
         network::private(c, &dir)?
     };
     let result = start_and_wait(
-        cfg, store, runtime, c, &attached, clients, stdin, first, ready, &dir, &run_dir,
+        cfg, store, runtime, netd, c, &attached, clients, stdin, first, ready, &dir, &run_dir,
     );
     if result.is_err()
         && let Some(netd) = netd
@@ -512,11 +525,21 @@ fn run_once(
     result
 }
 
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// With this exit code, recorded.
+    Exited(i32),
+    /// With this exit code, and the container (`--rm`) removed with it.
+    Removed(i32),
+}
+
 #[allow(clippy::too_many_arguments)]
 fn start_and_wait(
     cfg: &ShimConfig,
     store: &Containers,
     runtime: &Runtime,
+    netd: Option<&Netd>,
     c: &Container,
     attached: &Attached,
     clients: &Arc<Clients>,
@@ -525,7 +548,13 @@ fn start_and_wait(
     ready: &mut Ready,
     dir: &Path,
     run_dir: &Path,
-) -> Result<i32> {
+) -> Result<Outcome> {
+    // The runtime's binary is made ready (a copy of it) beside the root
+    // and the bundle.
+    let preparing = {
+        let runtime = runtime.clone();
+        std::thread::spawn(move || runtime.prepare())
+    };
     let overlay = Overlay::for_container(dir, c.lower_dirs.iter().map(PathBuf::from).collect());
     overlay.mount()?;
     let hostname_path = dir.join("hostname");
@@ -557,6 +586,7 @@ fn start_and_wait(
         .open(&log_path)
         .map_err(ContainerError::io("open", &log_path))?;
     let log = Arc::new(Mutex::new(log));
+    let prepared = preparing.join().unwrap_or_else(|_| runtime.prepare());
     let pumps = if c.config.tty {
         // A terminal: the runtime makes it and sends us its master side.
         let console_sock = run_dir.join("console.sock");
@@ -565,6 +595,7 @@ fn start_and_wait(
             .map_err(ContainerError::io("listen on", &console_sock))?;
         let receiver = std::thread::spawn(move || receive_console(&listener));
         let created = runtime.launch(
+            prepared,
             &c.id,
             &bundle,
             &pid_file,
@@ -615,6 +646,7 @@ fn start_and_wait(
             Stdio::null()
         };
         runtime.launch(
+            prepared,
             &c.id,
             &bundle,
             &pid_file,
@@ -632,7 +664,7 @@ fn start_and_wait(
         .parse()
         .map_err(|_| ContainerError::State("the runtime wrote no init pid".into()))?;
     let started = logs::now();
-    store.update(&c.id, |c| {
+    let running = |c: &mut Container| {
         c.state.status = Status::Running;
         c.state.running = true;
         c.state.restarting = false;
@@ -651,13 +683,32 @@ fn start_and_wait(
         c.resolv_conf_path = attached.resolv_conf.clone();
         c.hosts_path = attached.hosts.clone();
         c.hostname_path = hostname_path.display().to_string();
-    })?;
-    ready.ok();
-    let code = wait_for(pid);
+    };
+    // The record says "running" while the shim already waits: a short
+    // process may well end before the record is written.
+    let (code, recorded) = std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            let recorded = store.update(&c.id, running).map(|_| ());
+            match &recorded {
+                Ok(()) => ready.ok(),
+                // Not known to run, it must not: the error is the start's.
+                Err(_) => {
+                    let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::SIGKILL);
+                }
+            }
+            recorded
+        });
+        let code = wait_for(pid);
+        let recorded = writer
+            .join()
+            .unwrap_or_else(|_| Err(ContainerError::State("recording the start failed".into())));
+        (code, recorded)
+    });
     let oom = oom_killed(&c.id);
-    // The runtime's leftovers and this run's root, side by side: both are
-    // kernel work that an attached `run --rm` waits for.
-    std::thread::scope(|s| {
+    // What is left, side by side: the runtime's cgroups and state; the
+    // root, and for `--rm` (which no restart policy goes with) the sandbox
+    // and the container itself. An attached `run --rm` waits for all of it.
+    let removed = std::thread::scope(|s| {
         s.spawn(|| {
             let _ = runtime.remove_stopped(
                 &c.id,
@@ -665,14 +716,23 @@ fn start_and_wait(
                 &super::bundle::cgroup_path(&c.id),
             );
         });
-        let _ = overlay.unmount();
+        let unmounted = overlay.unmount().is_ok();
+        for p in pumps {
+            let _ = p.join();
+        }
+        let last = recorded.is_ok() && c.host_config.auto_remove && unmounted;
+        if last && let Some(netd) = netd {
+            netd.detach(&c.id);
+        }
+        last && remove(cfg, store, c).is_ok()
     });
-    for p in pumps {
-        let _ = p.join();
-    }
+    recorded?;
     *stdin
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Input::default();
+    if removed {
+        return Ok(Outcome::Removed(code));
+    }
     let finished = logs::now();
     store.update(&c.id, |c| {
         c.state.status = Status::Exited;
@@ -686,7 +746,7 @@ fn start_and_wait(
         c.network_settings.ports.clear();
         c.network_settings.sandbox_key.clear();
     })?;
-    Ok(code)
+    Ok(Outcome::Exited(code))
 }
 
 /// Reaps children until `pid` exits; returns its exit code as Docker

@@ -209,7 +209,7 @@ fn main() -> anyhow::Result<()> {
     // cgroups are torn down after it returns); within a block each run
     // meets its own kind's, and the first run of a block, which meets
     // another kind's, is not counted.
-    let (rounds, per_block) = (4, 5);
+    let (rounds, per_block) = (8, 5);
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); runners.len()];
     for round in 0..rounds {
         for k in 0..runners.len() {
