@@ -26,9 +26,16 @@ pub fn cgroup_path(id: &str) -> String {
 
 /// What this host allows, read from /proc and /sys.
 pub fn host_facts() -> HostFacts {
-    let online_cpus = std::thread::available_parallelism()
+    // As Docker's count: the CPUs this process may run on.
+    let online_cpus = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0))
         .ok()
-        .and_then(|n| u32::try_from(n.get()).ok())
+        .map(|set| {
+            (0..nix::sched::CpuSet::count())
+                .filter(|&i| set.is_set(i).unwrap_or(false))
+                .count()
+        })
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|&n| n > 0)
         .unwrap_or(1);
     let cap_last_cap = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()

@@ -20,6 +20,7 @@ pub mod ops;
 pub mod record;
 pub mod rootfs;
 pub mod runc;
+pub mod runtime_binary;
 pub mod shim;
 pub mod spawn;
 pub mod stats;

@@ -140,6 +140,7 @@ impl Engine {
             netd_host: self.netd_host.clone(),
             id: c.id.clone(),
             wait_attach: attach,
+            record: Some(c.clone()),
         };
         let fds = ShimFds {
             log: &log,

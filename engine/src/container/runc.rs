@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::error::{ContainerError, Result};
+use super::runtime_binary::{self, Prepared};
 
 /// An OCI runtime binary and the state directory it keeps containers in.
 #[derive(Debug, Clone)]
@@ -76,71 +77,18 @@ pub fn start_failure_code(message: &str) -> i32 {
     }
 }
 
-/// A sealed in-memory copy of the runtime binary (a memfd sealed against
-/// writes, growth and shrinking), run in place of the file.
-///
-/// crun and runc protect their binary from containers (CVE-2019-5736: a
-/// container process overwriting the runtime through /proc/PID/exe) on
-/// every call: crun re-mounts itself read-only and executes itself again,
-/// runc copies itself; both skip that when they already run from such a
-/// sealed copy. crun's second execution costs about a millisecond of each
-/// call; copying its half a megabyte costs a tenth of that. The protection
-/// is the same: nothing can write to the copy. Used for crun only, see
-/// [`Runtime::command`].
-fn sealed_copy(binary: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::fd::FromRawFd;
-    // SAFETY: memfd_create with a valid name; the descriptor is checked.
-    let fd = unsafe {
-        libc::memfd_create(
-            c"berth-runtime".as_ptr(),
-            libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
-        )
-    };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: a new descriptor that nothing else owns.
-    let mut copy = unsafe { std::fs::File::from_raw_fd(fd) };
-    std::io::copy(&mut std::fs::File::open(binary)?, &mut copy)?;
-    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
-    // SAFETY: fcntl on the descriptor `copy` owns.
-    if unsafe { libc::fcntl(fd, libc::F_ADD_SEALS, seals) } < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(copy)
-}
-
-/// Whether `binary` is crun.
-fn is_crun(binary: &Path) -> bool {
-    binary
-        .file_name()
-        .is_some_and(|n| n.to_string_lossy().starts_with("crun"))
-}
-
-/// The runtime binary made ready to run: for crun, its sealed copy (see
-/// [`sealed_copy`]). Making it is work of its own (a copy of the binary),
-/// which a caller can do beside other work before it calls the runtime.
-#[derive(Debug)]
-pub struct Prepared {
-    copy: Option<std::fs::File>,
-}
-
-/// A runtime command line, with the sealed copy of the binary it runs,
-/// which must stay open until the command has started.
+/// A runtime command line, with the prepared binary it runs, which must
+/// stay alive until the command has started.
 struct Invocation {
     command: Command,
-    _copy: Option<std::fs::File>,
+    _prepared: Prepared,
 }
 
 impl Runtime {
-    /// The binary, ready to run once.
+    /// The binary, ready to run once (see [`runtime_binary`]): done ahead,
+    /// beside other work, it costs nothing on a start's path.
     pub fn prepare(&self) -> Prepared {
-        // crun only: runc 1.1 does not take the copy for its own and copies
-        // itself again (measured: +10 ms a start instead of -1.5 ms).
-        let copy = is_crun(&self.binary)
-            .then(|| sealed_copy(&self.binary).ok())
-            .flatten();
-        Prepared { copy }
+        Prepared::new(&self.binary, &runtime_binary::view_dir(&self.state_dir))
     }
 
     fn command(&self) -> Invocation {
@@ -148,21 +96,11 @@ impl Runtime {
     }
 
     fn command_with(&self, prepared: Prepared) -> Invocation {
-        let copy = prepared.copy;
-        let mut command = match &copy {
-            Some(f) => {
-                use std::os::fd::AsRawFd;
-                use std::os::unix::process::CommandExt;
-                let mut c = Command::new(format!("/proc/self/fd/{}", f.as_raw_fd()));
-                c.arg0(&self.binary);
-                c
-            }
-            None => Command::new(&self.binary),
-        };
+        let mut command = prepared.command(&self.binary);
         command.arg("--root").arg(&self.state_dir);
         Invocation {
             command,
-            _copy: copy,
+            _prepared: prepared,
         }
     }
 
@@ -186,7 +124,9 @@ impl Runtime {
     /// `run --detach`: the container's namespaces and its process, started;
     /// its stdio are `stdio` (inherited by the init process) unless a
     /// console socket is given. One runtime call instead of `create` then
-    /// `start`. `prepared` is this runtime's binary (see [`Runtime::prepare`]).
+    /// `start`. `prepared` is this runtime's binary (see [`Runtime::prepare`]);
+    /// `meanwhile` runs while the runtime works, once it was started.
+    #[allow(clippy::too_many_arguments)]
     pub fn launch(
         &self,
         prepared: Prepared,
@@ -195,6 +135,7 @@ impl Runtime {
         pid_file: &Path,
         console_socket: Option<&Path>,
         stdio: [Stdio; 3],
+        meanwhile: impl FnOnce(),
     ) -> Result<()> {
         // runc reports its errors on its stderr, which is the container's
         // here; it logs them to --log in JSON too, read on failure.
@@ -212,12 +153,16 @@ impl Runtime {
             c.arg("--console-socket").arg(s);
         }
         let [stdin, stdout, stderr] = stdio;
-        let status = c
+        let mut child = c
             .arg(id)
             .stdin(stdin)
             .stdout(stdout)
             .stderr(stderr)
-            .status()
+            .spawn()
+            .map_err(ContainerError::io("running", &self.binary))?;
+        meanwhile();
+        let status = child
+            .wait()
             .map_err(ContainerError::io("running", &self.binary))?;
         if !status.success() {
             return Err(ContainerError::Runtime {
@@ -472,41 +417,6 @@ mod tests {
         let plain = exec_process(&base, &ExecOptions::default());
         assert_eq!(plain["user"], base["user"]);
         assert_eq!(plain["cwd"], "/");
-    }
-
-    #[test]
-    fn the_sealed_copy_runs_and_cannot_be_written() {
-        use std::os::fd::AsRawFd;
-        let copy = sealed_copy(Path::new("/bin/true")).expect("copied");
-        // SAFETY: fcntl on a descriptor this test owns.
-        let seals = unsafe { libc::fcntl(copy.as_raw_fd(), libc::F_GET_SEALS) };
-        assert_eq!(
-            seals,
-            libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE,
-            "exactly the seals runtimes look for"
-        );
-        assert!(std::io::Write::write_all(&mut &copy, b"x").is_err());
-        // The copy executes (a stand-in for crun: /bin/true by another name).
-        let dir = tempfile::tempdir().expect("tempdir");
-        let crun = dir.path().join("crun");
-        std::fs::copy("/bin/true", &crun).expect("copy");
-        let rt = Runtime {
-            binary: crun,
-            state_dir: PathBuf::from("/nonexistent"),
-        };
-        let mut inv = rt.command();
-        assert!(
-            inv.command
-                .get_program()
-                .to_string_lossy()
-                .starts_with("/proc/self/fd/")
-        );
-        assert!(inv.command.status().expect("runs").success());
-        let runc = Runtime {
-            binary: PathBuf::from("/bin/true"),
-            state_dir: PathBuf::from("/nonexistent"),
-        };
-        assert_eq!(runc.command().command.get_program(), "/bin/true");
     }
 
     #[test]

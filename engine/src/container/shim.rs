@@ -44,6 +44,9 @@ pub struct ShimConfig {
     pub id: String,
     /// Wait for one attached command before starting the process.
     pub wait_attach: bool,
+    /// The container's record as the starting command had it (a forked
+    /// shim has it already); read from the store when `None`.
+    pub record: Option<Container>,
 }
 
 /// The commands attached now, and whether one ever came.
@@ -148,7 +151,10 @@ fn serve(cfg: &ShimConfig, ready: &mut Ready, attached: Option<UnixStream>) -> R
     std::fs::create_dir_all(&run_dir).map_err(ContainerError::io("create directory", &run_dir))?;
     std::fs::write(run_dir.join("shim.pid"), std::process::id().to_string())
         .map_err(ContainerError::io("write", run_dir.join("shim.pid")))?;
-    let c = store.load(&cfg.id)?;
+    let c = match &cfg.record {
+        Some(c) => c.clone(),
+        None => store.load(&cfg.id)?,
+    };
     let clients = Arc::new(Clients::default());
     let stdin: StdinSink = Arc::new(Mutex::new(Input::default()));
     // Whether attached commands send anything: input, or a terminal's size.
@@ -156,14 +162,6 @@ fn serve(cfg: &ShimConfig, ready: &mut Ready, attached: Option<UnixStream>) -> R
     if let Some(conn) = attached {
         add_client(conn, &clients, &stdin, takes_input);
     }
-    // The socket for later attached commands is made while the container
-    // starts; it is there before anyone learns that it runs.
-    ready.listening = Some(accept_clients(
-        run_dir.join("attach.sock"),
-        Arc::clone(&clients),
-        Arc::clone(&stdin),
-        takes_input,
-    ));
     let runtime = Runtime {
         binary: cfg.runtime.clone(),
         state_dir: cfg.runroot.join("runtime"),
@@ -437,14 +435,22 @@ fn receive_console(listener: &UnixListener) -> Result<std::fs::File> {
     Err(ContainerError::State("the runtime sent no terminal".into()))
 }
 
-/// Copies one output stream of the container to the log and the clients.
+/// Copies one output stream of the container to the log and the clients;
+/// with a `gate`, only once it says `true` (the process started: what the
+/// runtime wrote there before is its own error, reported otherwise).
 fn pump(
     mut from: impl Read + Send + 'static,
     stream: &'static str,
     log: Arc<Mutex<std::fs::File>>,
     clients: Arc<Clients>,
+    gate: Option<std::sync::mpsc::Receiver<bool>>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
+        if let Some(gate) = gate
+            && gate.recv() != Ok(true)
+        {
+            return;
+        }
         let kind = if stream == "stdout" {
             Kind::Stdout
         } else {
@@ -587,6 +593,18 @@ fn start_and_wait(
         .map_err(ContainerError::io("open", &log_path))?;
     let log = Arc::new(Mutex::new(log));
     let prepared = preparing.join().unwrap_or_else(|_| runtime.prepare());
+    // The socket for later attached commands is made while the runtime
+    // starts the process: it is there before anyone learns that it runs.
+    let listen = |ready: &mut Ready| {
+        if first {
+            ready.listening = Some(accept_clients(
+                run_dir.join("attach.sock"),
+                Arc::clone(clients),
+                Arc::clone(stdin),
+                c.config.open_stdin || c.config.tty,
+            ));
+        }
+    };
     let pumps = if c.config.tty {
         // A terminal: the runtime makes it and sends us its master side.
         let console_sock = run_dir.join("console.sock");
@@ -601,6 +619,7 @@ fn start_and_wait(
             &pid_file,
             Some(&console_sock),
             [Stdio::null(), Stdio::null(), Stdio::null()],
+            || listen(ready),
         );
         if created.is_err() {
             // Wake the receiver, which waits for a runtime that is gone.
@@ -631,6 +650,7 @@ fn start_and_wait(
             "stdout",
             Arc::clone(&log),
             Arc::clone(clients),
+            None,
         )]
     } else {
         let (out_r, out_w) = std::io::pipe().map_err(ContainerError::io("pipe", run_dir))?;
@@ -645,18 +665,32 @@ fn start_and_wait(
         } else {
             Stdio::null()
         };
-        runtime.launch(
+        // The pumps are started while the runtime works, held until it
+        // has started the process.
+        let (open_out, gate_out) = std::sync::mpsc::channel();
+        let (open_err, gate_err) = std::sync::mpsc::channel();
+        let mut pumps = Vec::new();
+        let launched = runtime.launch(
             prepared,
             &c.id,
             &bundle,
             &pid_file,
             None,
             [child_stdin, Stdio::from(out_w), Stdio::from(err_w)],
-        )?;
-        vec![
-            pump(out_r, "stdout", Arc::clone(&log), Arc::clone(clients)),
-            pump(err_r, "stderr", Arc::clone(&log), Arc::clone(clients)),
-        ]
+            || {
+                listen(ready);
+                for (from, stream, gate) in
+                    [(out_r, "stdout", gate_out), (err_r, "stderr", gate_err)]
+                {
+                    let (log, clients) = (Arc::clone(&log), Arc::clone(clients));
+                    pumps.push(pump(from, stream, log, clients, Some(gate)));
+                }
+            },
+        );
+        let _ = open_out.send(launched.is_ok());
+        let _ = open_err.send(launched.is_ok());
+        launched?;
+        pumps
     };
     let pid: i32 = std::fs::read_to_string(&pid_file)
         .map_err(ContainerError::io("read", &pid_file))?
@@ -664,6 +698,9 @@ fn start_and_wait(
         .parse()
         .map_err(|_| ContainerError::State("the runtime wrote no init pid".into()))?;
     let started = logs::now();
+    // A short process may have ended already (its runtime returns once it
+    // runs): then nothing says "running", its start goes with its end.
+    let ended = reap_now(pid);
     let running = |c: &mut Container| {
         c.state.status = Status::Running;
         c.state.running = true;
@@ -684,26 +721,32 @@ fn start_and_wait(
         c.hosts_path = attached.hosts.clone();
         c.hostname_path = hostname_path.display().to_string();
     };
-    // The record says "running" while the shim already waits: a short
-    // process may well end before the record is written.
-    let (code, recorded) = std::thread::scope(|s| {
-        let writer = s.spawn(|| {
-            let recorded = store.update(&c.id, running).map(|_| ());
-            match &recorded {
-                Ok(()) => ready.ok(),
-                // Not known to run, it must not: the error is the start's.
-                Err(_) => {
-                    let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::SIGKILL);
+    // Otherwise the record says "running" while the shim already waits: a
+    // short process may well end before the record is written.
+    let (code, recorded) = if let Some(code) = ended {
+        ready.ok();
+        (code, Ok(()))
+    } else {
+        std::thread::scope(|s| {
+            let writer = s.spawn(|| {
+                let recorded = store.update(&c.id, running).map(|_| ());
+                match &recorded {
+                    Ok(()) => ready.ok(),
+                    // Not known to run, it must not: the error is the start's.
+                    Err(_) => {
+                        let _ =
+                            nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::SIGKILL);
+                    }
                 }
-            }
-            recorded
-        });
-        let code = wait_for(pid);
-        let recorded = writer
-            .join()
-            .unwrap_or_else(|_| Err(ContainerError::State("recording the start failed".into())));
-        (code, recorded)
-    });
+                recorded
+            });
+            let code = wait_for(pid);
+            let recorded = writer.join().unwrap_or_else(|_| {
+                Err(ContainerError::State("recording the start failed".into()))
+            });
+            (code, recorded)
+        })
+    };
     let oom = oom_killed(&c.id);
     // What is left, side by side: the runtime's cgroups and state; the
     // root, and for `--rm` (which no restart policy goes with) the sandbox
@@ -735,6 +778,9 @@ fn start_and_wait(
     }
     let finished = logs::now();
     store.update(&c.id, |c| {
+        if ended.is_some() {
+            running(c);
+        }
         c.state.status = Status::Exited;
         c.state.running = false;
         c.state.paused = false;
@@ -747,6 +793,24 @@ fn start_and_wait(
         c.network_settings.sandbox_key.clear();
     })?;
     Ok(Outcome::Exited(code))
+}
+
+/// Reaps the children that have exited; `pid`'s exit code (as
+/// [`wait_for`]) when it is one of them.
+fn reap_now(pid: i32) -> Option<i32> {
+    use nix::sys::wait::WaitPidFlag;
+    loop {
+        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(p, code)) if p.as_raw() == pid => return Some(code),
+            Ok(WaitStatus::Signaled(p, sig, _)) if p.as_raw() == pid => {
+                return Some(128 + sig as i32);
+            }
+            Ok(WaitStatus::StillAlive) => return None,
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            // No children left: the init is gone without us seeing it.
+            Err(_) => return Some(137),
+        }
+    }
 }
 
 /// Reaps children until `pid` exits; returns its exit code as Docker

@@ -5,14 +5,12 @@
 use std::os::unix::net::UnixStream;
 
 use clap::{ArgAction, Args};
-use nix::sys::signal::{SigSet, Signal};
 
 use super::Globals;
 use super::run::attached;
 use crate::cli::Io;
 use crate::cli::exit::Failure;
 use crate::container::Status;
-use crate::container::runc::Runtime;
 
 /// `attach`.
 #[derive(Debug, Args)]
@@ -37,36 +35,6 @@ pub struct AttachArgs {
     /// The container
     #[arg(value_name = "CONTAINER")]
     pub container: String,
-}
-
-/// The signals passed on to the container (Docker's client passes all it
-/// can catch; these are the ones a terminal or a supervisor sends).
-const PROXIED: [Signal; 7] = [
-    Signal::SIGHUP,
-    Signal::SIGINT,
-    Signal::SIGQUIT,
-    Signal::SIGTERM,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGALRM,
-];
-
-/// Sends the signals berth receives to container `id` from now on (they
-/// no longer act on berth itself). Must run before other threads start,
-/// so that they all leave these signals to the forwarding thread.
-fn proxy_signals(runtime: Runtime, id: String) -> Result<(), Failure> {
-    let mut set = SigSet::empty();
-    for s in PROXIED {
-        set.add(s);
-    }
-    set.thread_block()
-        .map_err(|e| Failure::new(1, format!("berth: blocking signals: {e}")))?;
-    std::thread::spawn(move || {
-        while let Ok(sig) = set.wait() {
-            let _ = runtime.kill(&id, sig.as_str().trim_start_matches("SIG"));
-        }
-    });
-    Ok(())
 }
 
 /// Runs `attach`.
@@ -104,15 +72,17 @@ pub fn run(a: &AttachArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
             format!("Error response from daemon: attaching to {}: {e}", c.id),
         )
     })?;
-    if a.sig_proxy && !c.config.tty {
-        proxy_signals(engine.runtime_of(&c), c.id.clone())?;
-    }
+    let proxy = if a.sig_proxy && !c.config.tty {
+        Some(super::run::SignalProxy::new(engine.runtime_of(&c), &c.id)?)
+    } else {
+        None
+    };
     let input = super::run::Input {
         forward: c.config.open_stdin && !a.no_stdin,
         close_at_end: c.config.stdin_once,
         detach_keys: Some(&keys),
     };
-    let code = match attached(stream, input, c.config.tty, io) {
+    let code = match attached(stream, input, c.config.tty, proxy, io) {
         Ok(code) => code,
         // It ended as we came: its code is recorded.
         Err(f) if f.code == 125 && f.message.ends_with("shim went away") => {

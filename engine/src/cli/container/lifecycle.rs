@@ -160,7 +160,13 @@ pub fn start(a: &StartArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure>
             close_at_end: true,
             detach_keys: Some(&keys),
         };
-        let code = attached(stream, input, c.config.tty, io)?;
+        // As docker start -a: without a terminal, signals go to the container.
+        let proxy = if c.config.tty {
+            None
+        } else {
+            Some(super::run::SignalProxy::new(engine.runtime_of(&c), &c.id)?)
+        };
+        let code = attached(stream, input, c.config.tty, proxy, io)?;
         return if code == 0 {
             Ok(())
         } else {

@@ -166,6 +166,7 @@ pub fn shim(a: &ShimArgs, g: &Globals) -> Result<(), Failure> {
         netd_host: g.netd_host.clone(),
         id: a.id.clone(),
         wait_attach: a.wait_attach,
+        record: None,
     });
     if code == 0 {
         Ok(())

@@ -429,17 +429,19 @@ pub fn run(args: &RunArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
         .start(&c, true)
         .map_err(start_failure)?
         .ok_or_else(|| Failure::new(125, "berth: the container was already running"))?;
-    if !c.config.tty {
-        // With a terminal, ^C is a byte for the container's terminal; without
-        // one, berth forwards the signals it gets, as docker's sig-proxy.
-        proxy_signals(engine.runtime_of(&c), &c.id);
-    }
+    // With a terminal, ^C is a byte for the container's terminal; without
+    // one, berth forwards the signals it gets, as docker's sig-proxy.
+    let proxy = if c.config.tty {
+        None
+    } else {
+        Some(SignalProxy::new(engine.runtime_of(&c), &c.id)?)
+    };
     let input = Input {
         forward: c.config.open_stdin,
         close_at_end: true,
         detach_keys: Some(&keys),
     };
-    let code = attached(stream, input, c.config.tty, io)?;
+    let code = attached(stream, input, c.config.tty, proxy, io)?;
     // An --rm container is gone by now: the shim reports the exit code
     // after removing it.
     if code == 0 {
@@ -460,57 +462,100 @@ pub fn start_failure(e: crate::container::StartError) -> Failure {
     )
 }
 
-/// The write end of the signal pipe (-1 until [`proxy_signals`] runs).
-static SIGNAL_PIPE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+/// The signals passed on to the container (Docker's client passes all it
+/// can catch; these are the ones a terminal or a supervisor sends).
+const PROXIED: [nix::sys::signal::Signal; 7] = {
+    use nix::sys::signal::Signal;
+    [
+        Signal::SIGHUP,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGTERM,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+        Signal::SIGALRM,
+    ]
+};
 
-extern "C" fn on_signal(sig: libc::c_int) {
-    let fd = SIGNAL_PIPE.load(std::sync::atomic::Ordering::Relaxed);
-    if fd >= 0 {
-        // Truncation is fine: signal numbers fit in a byte.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let b = [sig as u8];
-        // SAFETY: write(2) is async-signal-safe; the buffer lives on the stack.
-        unsafe {
-            libc::write(fd, b.as_ptr().cast(), 1);
+/// Passes the signals berth receives on to a container, as docker's
+/// sig-proxy: they are blocked for berth and read from a signalfd by
+/// [`attached`], between the container's frames, so that no thread of
+/// its own waits for them.
+#[derive(Debug)]
+pub struct SignalProxy {
+    fd: nix::sys::signalfd::SignalFd,
+    runtime: crate::container::runc::Runtime,
+    id: String,
+}
+
+impl SignalProxy {
+    /// From now on, the [`PROXIED`] signals go to container `id`. Made
+    /// while berth runs one thread (a signal mask is a thread's; threads
+    /// made later inherit it) and after the container's shim was started
+    /// (which must not inherit it).
+    pub fn new(runtime: crate::container::runc::Runtime, id: &str) -> Result<Self, Failure> {
+        use nix::sys::signal::SigSet;
+        use nix::sys::signalfd::{SfdFlags, SignalFd};
+        let mut set = SigSet::empty();
+        for s in PROXIED {
+            set.add(s);
+        }
+        set.thread_block()
+            .map_err(|e| Failure::new(125, format!("berth: blocking signals: {e}")))?;
+        let fd = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+            .map_err(|e| Failure::new(125, format!("berth: a signalfd: {e}")))?;
+        Ok(Self {
+            fd,
+            runtime,
+            id: id.to_owned(),
+        })
+    }
+
+    /// Sends the signals received so far.
+    fn forward(&mut self) {
+        while let Ok(Some(info)) = self.fd.read_signal() {
+            if let Ok(sig) = nix::sys::signal::Signal::try_from(info.ssi_signo.cast_signed()) {
+                let _ = self
+                    .runtime
+                    .kill(&self.id, sig.as_str().trim_start_matches("SIG"));
+            }
         }
     }
 }
 
-/// Forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 that berth
-/// receives to the container (through the runtime), for the rest of the
-/// command's life.
-pub fn proxy_signals(runtime: crate::container::runc::Runtime, id: &str) {
-    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
-    let Ok((mut reader, writer)) = std::io::pipe() else {
-        return;
-    };
-    SIGNAL_PIPE.store(
-        std::os::fd::IntoRawFd::into_raw_fd(writer),
-        std::sync::atomic::Ordering::Relaxed,
-    );
-    let action = SigAction::new(
-        SigHandler::Handler(on_signal),
-        SaFlags::SA_RESTART,
-        SigSet::empty(),
-    );
-    for sig in [
-        Signal::SIGINT,
-        Signal::SIGTERM,
-        Signal::SIGHUP,
-        Signal::SIGQUIT,
-        Signal::SIGUSR1,
-        Signal::SIGUSR2,
-    ] {
-        // SAFETY: the handler only writes one byte to a pipe.
-        let _ = unsafe { sigaction(sig, &action) };
-    }
-    let id = id.to_owned();
-    std::thread::spawn(move || {
-        let mut b = [0u8; 1];
-        while reader.read_exact(&mut b).is_ok() {
-            let _ = runtime.kill(&id, &b[0].to_string());
+/// Waits until `stream` has something to read, forwarding the signals the
+/// proxy receives meanwhile.
+fn wait_readable(stream: &UnixStream, proxy: &mut SignalProxy) {
+    use std::os::fd::AsRawFd;
+    loop {
+        let mut fds = [
+            libc::pollfd {
+                fd: stream.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: proxy.fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: poll on two descriptors that live across the call, with
+        // the array's own length.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        if n < 0 {
+            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return;
         }
-    });
+        if fds[1].revents != 0 {
+            proxy.forward();
+        }
+        if fds[0].revents != 0 {
+            return;
+        }
+    }
 }
 
 /// Puts berth's terminal in raw mode while a `-t` container is attached
@@ -604,6 +649,7 @@ pub fn attached(
     stream: UnixStream,
     input_plan: Input<'_>,
     tty: bool,
+    mut signals: Option<SignalProxy>,
     io: &mut Io<'_>,
 ) -> Result<i32, Failure> {
     let _raw = RawTerminal::enter(tty);
@@ -661,6 +707,9 @@ pub fn attached(
     }
     let mut reader = stream;
     loop {
+        if let Some(proxy) = signals.as_mut() {
+            wait_readable(&reader, proxy);
+        }
         match attach::read_frame(&mut reader) {
             Ok(Some((Kind::Stdout, data))) => {
                 io.stdout.write_all(&data)?;
