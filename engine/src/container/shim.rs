@@ -555,12 +555,6 @@ fn start_and_wait(
     dir: &Path,
     run_dir: &Path,
 ) -> Result<Outcome> {
-    // The runtime's binary is made ready (a copy of it) beside the root
-    // and the bundle.
-    let preparing = {
-        let runtime = runtime.clone();
-        std::thread::spawn(move || runtime.prepare())
-    };
     let overlay = Overlay::for_container(dir, c.lower_dirs.iter().map(PathBuf::from).collect());
     overlay.mount()?;
     let hostname_path = dir.join("hostname");
@@ -592,7 +586,7 @@ fn start_and_wait(
         .open(&log_path)
         .map_err(ContainerError::io("open", &log_path))?;
     let log = Arc::new(Mutex::new(log));
-    let prepared = preparing.join().unwrap_or_else(|_| runtime.prepare());
+    let prepared = runtime.prepare();
     // The socket for later attached commands is made while the runtime
     // starts the process: it is there before anyone learns that it runs.
     let listen = |ready: &mut Ready| {
