@@ -106,6 +106,15 @@ impl Ready {
         self.say("ok");
     }
 
+    /// Hands the telling over to another owner (a thread); this one then
+    /// says nothing.
+    fn detach(&mut self) -> Self {
+        Self {
+            pipe: self.pipe.take(),
+            listening: self.listening.take(),
+        }
+    }
+
     fn say(&mut self, message: &str) {
         if let Some(mut f) = self.pipe.take() {
             let _ = writeln!(f, "{message}");
@@ -587,9 +596,12 @@ fn start_and_wait(
         .map_err(ContainerError::io("open", &log_path))?;
     let log = Arc::new(Mutex::new(log));
     let prepared = runtime.prepare();
-    // The socket for later attached commands is made while the runtime
-    // starts the process: it is there before anyone learns that it runs.
-    let listen = |ready: &mut Ready| {
+    // While the runtime starts the process: the socket for later attached
+    // commands (there before anyone learns that the process runs), and the
+    // threads that record the start and clean the runtime's leftovers, so
+    // that none is made on the start's or the exit's path.
+    let mut side = None;
+    let mut listen = |ready: &mut Ready| {
         if first {
             ready.listening = Some(accept_clients(
                 run_dir.join("attach.sock"),
@@ -598,6 +610,7 @@ fn start_and_wait(
                 c.config.open_stdin || c.config.tty,
             ));
         }
+        side = Some(SideWork::start(store, runtime, &c.id));
     };
     let pumps = if c.config.tty {
         // A terminal: the runtime makes it and sends us its master side.
@@ -692,9 +705,6 @@ fn start_and_wait(
         .parse()
         .map_err(|_| ContainerError::State("the runtime wrote no init pid".into()))?;
     let started = logs::now();
-    // A short process may have ended already (its runtime returns once it
-    // runs): then nothing says "running", its start goes with its end.
-    let ended = reap_now(pid);
     let running = |c: &mut Container| {
         c.state.status = Status::Running;
         c.state.running = true;
@@ -715,54 +725,36 @@ fn start_and_wait(
         c.hosts_path = attached.hosts.clone();
         c.hostname_path = hostname_path.display().to_string();
     };
-    // Otherwise the record says "running" while the shim already waits: a
-    // short process may well end before the record is written.
-    let (code, recorded) = if let Some(code) = ended {
-        ready.ok();
-        (code, Ok(()))
+    let side = side.ok_or_else(|| ContainerError::State("the runtime was not started".into()))?;
+    // A short process may have ended already (its runtime returns once it
+    // runs): then nothing says "running", its start goes with its end.
+    // Otherwise the record says so while the shim already waits.
+    let ended = reap_now(pid);
+    let started_record = if ended.is_some() {
+        None
     } else {
-        std::thread::scope(|s| {
-            let writer = s.spawn(|| {
-                let recorded = store.update(&c.id, running).map(|_| ());
-                match &recorded {
-                    Ok(()) => ready.ok(),
-                    // Not known to run, it must not: the error is the start's.
-                    Err(_) => {
-                        let _ =
-                            nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::SIGKILL);
-                    }
-                }
-                recorded
-            });
-            let code = wait_for(pid);
-            let recorded = writer.join().unwrap_or_else(|_| {
-                Err(ContainerError::State("recording the start failed".into()))
-            });
-            (code, recorded)
-        })
+        let mut record = c.clone();
+        running(&mut record);
+        Some((record, pid))
     };
+    side.started(started_record, ready.detach());
+    let code = ended.unwrap_or_else(|| wait_for(pid));
+    let recorded = side.recorded();
     let oom = oom_killed(&c.id);
     // What is left, side by side: the runtime's cgroups and state; the
     // root, and for `--rm` (which no restart policy goes with) the sandbox
     // and the container itself. An attached `run --rm` waits for all of it.
-    let removed = std::thread::scope(|s| {
-        s.spawn(|| {
-            let _ = runtime.remove_stopped(
-                &c.id,
-                Path::new("/sys/fs/cgroup"),
-                &super::bundle::cgroup_path(&c.id),
-            );
-        });
-        let unmounted = overlay.unmount().is_ok();
-        for p in pumps {
-            let _ = p.join();
-        }
-        let last = recorded.is_ok() && c.host_config.auto_remove && unmounted;
-        if last && let Some(netd) = netd {
-            netd.detach(&c.id);
-        }
-        last && remove(cfg, store, c).is_ok()
-    });
+    side.clean();
+    let unmounted = overlay.unmount().is_ok();
+    for p in pumps {
+        let _ = p.join();
+    }
+    let last = recorded.is_ok() && c.host_config.auto_remove && unmounted;
+    if last && let Some(netd) = netd {
+        netd.detach(&c.id);
+    }
+    let removed = last && remove(cfg, store, c).is_ok();
+    side.finish();
     recorded?;
     *stdin
         .lock()
@@ -787,6 +779,97 @@ fn start_and_wait(
         c.network_settings.sandbox_key.clear();
     })?;
     Ok(Outcome::Exited(code))
+}
+
+/// The shim's side thread for one run: told the start, it records it (the
+/// container "running", then the starting command told); told the end, it
+/// removes the runtime's leftovers (see [`Runtime::remove_stopped`]).
+struct SideWork {
+    start: std::sync::mpsc::Sender<(Option<(Container, i32)>, Ready)>,
+    recorded: std::sync::mpsc::Receiver<Result<()>>,
+    clean: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl SideWork {
+    fn start(store: &Containers, runtime: &Runtime, id: &str) -> Self {
+        let (start, started) = std::sync::mpsc::channel::<(Option<(Container, i32)>, Ready)>();
+        let (done, recorded) = std::sync::mpsc::channel();
+        let (clean, cleaning) = std::sync::mpsc::channel();
+        let (store, runtime, id) = (store.clone(), runtime.clone(), id.to_owned());
+        let thread = std::thread::spawn(move || {
+            // Nothing comes when the runtime failed: the shim tells that.
+            let Ok((start, mut ready)) = started.recv() else {
+                return;
+            };
+            let result = match start {
+                None => Ok(()),
+                Some((record, pid)) => {
+                    let result = store.update(&id, |c| record_start(c, &record)).map(|_| ());
+                    if result.is_err() {
+                        // Not known to run, it must not: the error is the start's.
+                        let _ =
+                            nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::SIGKILL);
+                    }
+                    result
+                }
+            };
+            match &result {
+                Ok(()) => ready.ok(),
+                Err(e) => ready.say(&format!("125 {e}")),
+            }
+            let _ = done.send(result);
+            if cleaning.recv().is_ok() {
+                let _ = runtime.remove_stopped(
+                    &id,
+                    Path::new("/sys/fs/cgroup"),
+                    &super::bundle::cgroup_path(&id),
+                );
+            }
+        });
+        Self {
+            start,
+            recorded,
+            clean,
+            thread,
+        }
+    }
+
+    /// The process started: its "running" record to write (with its pid),
+    /// or `None` when it has ended already; `ready` tells the starting
+    /// command once that is done.
+    fn started(&self, record: Option<(Container, i32)>, ready: Ready) {
+        let _ = self.start.send((record, ready));
+    }
+
+    /// Whether the start was recorded (waits for it).
+    fn recorded(&self) -> Result<()> {
+        self.recorded
+            .recv()
+            .unwrap_or_else(|_| Err(ContainerError::State("recording the start failed".into())))
+    }
+
+    /// The process was reaped: the runtime's leftovers go.
+    fn clean(&self) {
+        let _ = self.clean.send(());
+    }
+
+    /// Waits for the clean-up.
+    fn finish(self) {
+        drop(self.clean);
+        let _ = self.thread.join();
+    }
+}
+
+/// Copies what a start changes in a record (its state, network settings
+/// and the files the runtime mounts) from `started` to `c`, the record as
+/// stored now.
+fn record_start(c: &mut Container, started: &Container) {
+    c.state = started.state.clone();
+    c.network_settings = started.network_settings.clone();
+    c.resolv_conf_path = started.resolv_conf_path.clone();
+    c.hosts_path = started.hosts_path.clone();
+    c.hostname_path = started.hostname_path.clone();
 }
 
 /// Reaps the children that have exited; `pid`'s exit code (as
