@@ -31,6 +31,7 @@ pub use self::reference::Reference;
 pub use self::state::State;
 pub use self::store::Store;
 
+use self::config::ImageConfig;
 use self::filter::Summary;
 
 /// berth's default root directory.
@@ -93,13 +94,25 @@ pub fn remove(store: &Store, name: &str, force: bool, users: &dyn ImageUsers) ->
 
 /// The unpacked layer directories of image `id`, top layer first, as
 /// overlayfs takes them in `lowerdir=`.
-pub fn lower_dirs(store: &Store, id: &Digest) -> Result<Vec<std::path::PathBuf>> {
+pub fn layer_dirs(store: &Store, id: &Digest) -> Result<Vec<std::path::PathBuf>> {
     let (config, _) = store.config(id)?;
-    Ok(config
+    Ok(layers_of(store, &config))
+}
+
+fn layers_of(store: &Store, config: &ImageConfig) -> Vec<std::path::PathBuf> {
+    config
         .rootfs
         .diff_ids
         .iter()
         .rev()
         .map(|d| store.layer_dir(d))
-        .collect())
+        .collect()
+}
+
+/// A container's lower directories on an image with `config`: the init
+/// layer (see [`Store::init_layer`]) over the image's [`layer_dirs`].
+pub fn lower_dirs(store: &Store, config: &ImageConfig) -> Result<Vec<std::path::PathBuf>> {
+    let mut dirs = vec![store.init_layer()?];
+    dirs.extend(layers_of(store, config));
+    Ok(dirs)
 }

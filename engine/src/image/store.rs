@@ -7,6 +7,7 @@
 //! blobs/sha256/<hex>          configs, manifests, uncompressed layer tars
 //! layers/<diff id hex>/diff   each layer unpacked once (an overlay lower dir)
 //! layers/<diff id hex>/size   the bytes of its files
+//! init/diff                   the init layer, over every container's image
 //! tmp/                        work in progress, cleared under the lock
 //! ```
 //!
@@ -183,6 +184,36 @@ impl Store {
         file.persist(&path)
             .map_err(|e| ImageError::io("rename into", &path)(e.error))?;
         sync_parent(&path)
+    }
+
+    /// The init layer: the lower dir that sits over every container's
+    /// image layers, made once. As Docker's, it holds the points the
+    /// runtime mounts on (`/proc`, `/sys`, `/dev`, `/etc/hosts`,
+    /// `/etc/hostname`, `/etc/resolv.conf`), so that the runtime does not
+    /// make them in each container's upper dir: starts are shorter, and a
+    /// container's changes are its own.
+    pub fn init_layer(&self) -> Result<PathBuf> {
+        let dir = self.dir.join("init");
+        let diff = dir.join("diff");
+        if diff.is_dir() {
+            return Ok(diff);
+        }
+        let tmp = self.temp_dir()?;
+        let new = tmp.path().join("diff");
+        for d in ["proc", "sys", "dev/pts", "dev/shm", "etc"] {
+            fs::create_dir_all(new.join(d))
+                .map_err(ImageError::io("create directory", new.join(d)))?;
+        }
+        for f in ["etc/hosts", "etc/hostname", "etc/resolv.conf"] {
+            File::create(new.join(f)).map_err(ImageError::io("create", new.join(f)))?;
+        }
+        // One rename makes it appear complete; a concurrent maker's wins.
+        match fs::rename(tmp.path(), &dir) {
+            Ok(()) => sync_parent(&dir)?,
+            Err(_) if diff.is_dir() => {}
+            Err(e) => return Err(ImageError::io("rename into", &dir)(e)),
+        }
+        Ok(diff)
     }
 
     /// The unpacked layer `diff_id` (an overlay lower dir).
@@ -367,4 +398,29 @@ fn sync_parent(path: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(ImageError::io("sync directory", dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_init_layer_holds_the_runtimes_mount_points_and_is_made_once() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(root.path()).expect("store");
+        let init = store.init_layer().expect("init layer");
+        assert_eq!(init, root.path().join("image/init/diff"));
+        for d in ["proc", "sys", "dev/pts", "dev/shm", "etc"] {
+            assert!(init.join(d).is_dir(), "{d}");
+        }
+        for f in ["etc/hosts", "etc/hostname", "etc/resolv.conf"] {
+            let m = fs::metadata(init.join(f)).expect(f);
+            assert!(m.is_file() && m.len() == 0, "{f}");
+        }
+        // Later calls take it as it is; nothing is left in tmp/.
+        fs::write(init.join("marker"), "").expect("marker");
+        assert_eq!(store.init_layer().expect("again"), init);
+        assert!(init.join("marker").exists());
+        assert_eq!(fs::read_dir(store.tmp_dir()).expect("tmp").count(), 0);
+    }
 }

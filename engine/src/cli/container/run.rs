@@ -375,8 +375,8 @@ pub fn create(engine: &Engine, g: &Globals, opts: &CreateOptions) -> Result<Cont
     let (config, _) = store
         .config(&image_id)
         .map_err(|e| Failure::new(125, e.to_string()))?;
-    let lower = crate::image::lower_dirs(&store, &image_id)
-        .map_err(|e| Failure::new(125, e.to_string()))?;
+    let lower =
+        crate::image::lower_dirs(&store, &config).map_err(|e| Failure::new(125, e.to_string()))?;
     let id = netd::controller::new_id();
     let name = if opts.name.is_empty() {
         random_name(&hex_bytes(&id))

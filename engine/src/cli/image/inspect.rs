@@ -10,7 +10,7 @@ use crate::cli::exit::Failure;
 use crate::cli::usage::{Arity, check_arity};
 use crate::format::inspect::{InspectFormat, Inspector};
 use crate::image::inspect::{ImageInspect, inspect};
-use crate::image::{Digest, State, Store, lower_dirs};
+use crate::image::{Digest, State, Store, layer_dirs};
 
 const PATH: &str = "berth image inspect";
 const USAGE: &str = "berth image inspect [OPTIONS] IMAGE [IMAGE...]";
@@ -68,7 +68,7 @@ pub fn view(store: &Store, state: &State, id: &Digest) -> crate::image::Result<I
         .ok_or_else(|| crate::image::ImageError::NotFound(id.to_string()))?;
     let (config, _) = store.config(id)?;
     let tags = state.refs_of(id).iter().map(|r| r.familiar()).collect();
-    let dirs: Vec<String> = lower_dirs(store, id)?
+    let dirs: Vec<String> = layer_dirs(store, id)?
         .iter()
         .map(|d| d.display().to_string())
         .collect();
