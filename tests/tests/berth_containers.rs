@@ -551,6 +551,23 @@ fn exit_codes_stop_signals_logs_and_rm_follow_docker() {
     assert_eq!(b(&["ps", "-aq"]), "");
     b(&["run", "--rm", "--name", "gone", "busybox", "true"]);
     assert_eq!(b(&["ps", "-aq"]), "");
+    // An --rm container's root is volatile (its unmount syncs nothing that
+    // goes with it anyway); a kept container's is not.
+    let root_of = |rm: &[&str]| {
+        let mut args = vec!["run"];
+        args.extend_from_slice(rm);
+        args.extend_from_slice(&["busybox", "grep", " / / ", "/proc/self/mountinfo"]);
+        b(&args)
+    };
+    let transient = root_of(&["--rm"]);
+    assert!(transient.contains("volatile"), "{transient}");
+    let kept = root_of(&["--name", "kept-root"]);
+    assert!(
+        kept.contains(" - overlay ") && !kept.contains("volatile"),
+        "{kept}"
+    );
+    b(&["rm", "kept-root"]);
+    assert_eq!(b(&["ps", "-aq"]), "");
     assert!(!mounts().contains("/containers/"), "{}", mounts());
     assert!(berth.cgroups().is_empty(), "{:?}", berth.cgroups());
     let rt = runtime();

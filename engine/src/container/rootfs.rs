@@ -57,6 +57,26 @@ impl Overlay {
 
     /// Mounts it (once).
     pub fn mount(&self) -> Result<()> {
+        self.mount_with("")
+    }
+
+    /// Mounts it (once) for a container that is removed when it exits
+    /// (`--rm`): `volatile`, so that the unmount does not sync the file
+    /// system under the upper dir (whose content goes with the container),
+    /// as Podman mounts its `--rm` containers. A kernel without the option
+    /// gets a plain mount.
+    pub fn mount_transient(&self) -> Result<()> {
+        match self.mount_with(",volatile") {
+            Err(ContainerError::Io { source, .. })
+                if source.raw_os_error() == Some(libc::EINVAL) =>
+            {
+                self.mount()
+            }
+            other => other,
+        }
+    }
+
+    fn mount_with(&self, extra: &str) -> Result<()> {
         if self.lower.is_empty() {
             return Err(ContainerError::State(
                 "the image has no layers to run".into(),
@@ -68,7 +88,7 @@ impl Overlay {
         if self.is_mounted() {
             return Ok(());
         }
-        let opts = self.options();
+        let opts = format!("{}{extra}", self.options());
         mount(
             Some("overlay"),
             &self.merged,

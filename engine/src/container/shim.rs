@@ -565,7 +565,11 @@ fn start_and_wait(
     run_dir: &Path,
 ) -> Result<Outcome> {
     let overlay = Overlay::for_container(dir, c.lower_dirs.iter().map(PathBuf::from).collect());
-    overlay.mount()?;
+    if c.host_config.auto_remove {
+        overlay.mount_transient()?;
+    } else {
+        overlay.mount()?;
+    }
     let hostname_path = dir.join("hostname");
     let hostname = if c.config.hostname.is_empty() {
         c.short_id().to_owned()
