@@ -151,11 +151,10 @@ pub fn write(
     };
     let built = build_spec(&input).map_err(|e| ContainerError::State(e.to_string()))?;
     let path = bundle.join("config.json");
-    let bytes =
-        serde_json::to_vec_pretty(&built.spec).map_err(|source| ContainerError::Record {
-            path: path.clone(),
-            source,
-        })?;
+    let bytes = serde_json::to_vec(&built.spec).map_err(|source| ContainerError::Record {
+        path: path.clone(),
+        source,
+    })?;
     std::fs::write(&path, bytes).map_err(ContainerError::io("write", &path))?;
     Ok(built.warnings)
 }

@@ -108,7 +108,7 @@ impl Containers {
     /// Writes a container's record (atomically).
     pub fn save(&self, c: &Container) -> Result<()> {
         let path = self.dir_of(&c.id).join(RECORD);
-        let bytes = serde_json::to_vec_pretty(c).map_err(|source| ContainerError::Record {
+        let bytes = serde_json::to_vec(c).map_err(|source| ContainerError::Record {
             path: path.clone(),
             source,
         })?;

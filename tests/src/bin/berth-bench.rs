@@ -209,8 +209,11 @@ fn main() -> anyhow::Result<()> {
     // Blocks of consecutive runs of one kind, the kinds taking turns in a
     // rotating order. A run leaves kernel work behind (its namespaces and
     // cgroups are torn down after it returns); within a block each run
-    // meets its own kind's, and the first run of a block, which meets
-    // another kind's, is not counted.
+    // meets its own kind's. Before a block the host is left alone for a
+    // moment (the previous kind's deferred teardown, a bridge's network
+    // namespace especially, takes milliseconds of kernel work), and the
+    // first run of a block, which may meet what is left of it, is not
+    // counted.
     // Podman's kinds take their turns after the others': each podman run
     // leaves seconds of work behind it (its conmon, its cgroups and
     // network namespace going), which would land on the runs measured
@@ -223,6 +226,7 @@ fn main() -> anyhow::Result<()> {
         for round in 0..rounds {
             for k in 0..kinds {
                 let i = group.start + (round + k) % kinds;
+                std::thread::sleep(Duration::from_millis(30));
                 runners[i](round * 1000 + i * 100)?;
                 for n in 1..=per_block {
                     times[i].push(runners[i](round * 1000 + i * 100 + n)?);
