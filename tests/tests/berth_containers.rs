@@ -952,3 +952,79 @@ fn a_crashed_shim_is_reported_and_its_container_cleaned_up() {
         ],
     );
 }
+
+#[test]
+fn restart_policies_run_the_container_again_as_dockers() {
+    let (_host, netd, berth) = setup();
+    let b = |args: &[&str]| ok(&berth, &netd, args);
+    let state = |name: &str| {
+        b(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}",
+            name,
+        ])
+    };
+    // on-failure:2: run once, restarted twice, then left exited.
+    b(&[
+        "run",
+        "-d",
+        "--restart",
+        "on-failure:2",
+        "--name",
+        "flaky",
+        "busybox",
+        "sh",
+        "-c",
+        "echo run; exit 3",
+    ]);
+    assert!(
+        eventually(10, || state("flaky") == "exited 3 2"),
+        "{}",
+        state("flaky")
+    );
+    // Each run's output is in the one log.
+    assert_eq!(b(&["logs", "flaky"]), "run\nrun\nrun");
+    // A success is not restarted by on-failure.
+    b(&[
+        "run",
+        "-d",
+        "--restart",
+        "on-failure",
+        "--name",
+        "fine",
+        "busybox",
+        "true",
+    ]);
+    assert!(
+        eventually(10, || state("fine") == "exited 0 0"),
+        "{}",
+        state("fine")
+    );
+    // always: restarted after each exit, until stopped.
+    b(&[
+        "run",
+        "-d",
+        "--restart",
+        "always",
+        "--name",
+        "again",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 0.2",
+    ]);
+    assert!(
+        eventually(10, || state("again").ends_with(" 2")),
+        "{}",
+        state("again")
+    );
+    b(&["stop", "-t", "1", "again"]);
+    let stopped = state("again");
+    assert!(stopped.starts_with("exited "), "{stopped}");
+    // Stopped means stopped: no later restart.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(state("again"), stopped);
+    b(&["rm", "flaky", "fine", "again"]);
+    assert!(berth.cgroups().is_empty(), "{:?}", berth.cgroups());
+}

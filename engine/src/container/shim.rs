@@ -226,6 +226,11 @@ fn serve(cfg: &ShimConfig, ready: &mut Ready, attached: Option<UnixStream>) -> R
         let stopped = run_dir.join("stopped").exists();
         if !stopped && should_restart(&c, code) {
             clients.broadcast(Kind::Exit, &code.to_be_bytes());
+            // As Docker: the network goes with the run; the next run
+            // connects afresh.
+            if let Some(netd) = netd {
+                netd.detach(&cfg.id);
+            }
             let _ = store.update(&cfg.id, |c| {
                 c.restart_count += 1;
                 c.state.status = Status::Restarting;
