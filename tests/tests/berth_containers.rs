@@ -404,6 +404,57 @@ fn crun_runs_from_a_read_only_view_of_its_binary() {
 }
 
 #[test]
+fn a_taken_name_calls_the_start_off_and_leaves_nothing() {
+    let (_host, netd, berth) = setup();
+    let b = |args: &[&str]| ok(&berth, &netd, args);
+    let id = b(&["run", "-d", "--name", "taken", "busybox", "sleep", "600"]);
+    let entries = |dir: &std::path::Path| {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let stored = entries(&berth.root.join("containers"));
+    let running = entries(&berth.runroot.join("containers"));
+    let before = mounts();
+    // The second container's shim prepares while the name is checked: on
+    // a bridge, on no network, attached or not, it is called off cleanly.
+    for args in [
+        &["run", "--name", "taken", "busybox", "true"][..],
+        &[
+            "run",
+            "-d",
+            "--name",
+            "taken",
+            "--network",
+            "none",
+            "busybox",
+            "true",
+        ],
+    ] {
+        let out = cmd(&berth, &netd, args);
+        assert_eq!(code(&out), 125, "{out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim(),
+            format!(
+                "berth: Error response from daemon: Conflict. The container name \"/taken\" is already in use by container \"{id}\". You have to remove (or rename) that container to be able to reuse that name.\nSee 'berth run --help'."
+            )
+        );
+        assert!(out.stdout.is_empty());
+        assert_eq!(entries(&berth.root.join("containers")), stored);
+        assert_eq!(entries(&berth.runroot.join("containers")), running);
+        assert_eq!(mounts(), before);
+    }
+    b(&["rm", "-f", "taken"]);
+    assert!(berth.cgroups().is_empty(), "{:?}", berth.cgroups());
+}
+
+#[test]
 fn a_container_keeps_the_runtime_it_was_created_with() {
     let (_host, netd, berth) = setup();
     let b = |args: &[&str]| ok(&berth, &netd, args);
@@ -1025,6 +1076,15 @@ fn restart_policies_run_the_container_again_as_dockers() {
     // Stopped means stopped: no later restart.
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(state("again"), stopped);
+    // Once `run -d` returned, a process that ended at once is running or
+    // exited, never still "created", and `wait` gives its code.
+    for _ in 0..5 {
+        let quick = b(&["run", "-d", "busybox", "sh", "-c", "exit 3"]);
+        let status = b(&["inspect", "-f", "{{.State.Status}}", &quick]);
+        assert!(status == "running" || status == "exited", "{status}");
+        assert_eq!(b(&["wait", &quick]), "3");
+        b(&["rm", &quick]);
+    }
     b(&["rm", "flaky", "fine", "again"]);
     assert!(berth.cgroups().is_empty(), "{:?}", berth.cgroups());
 }

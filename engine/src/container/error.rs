@@ -56,6 +56,10 @@ pub enum ContainerError {
     /// The container is not in a state that allows the operation.
     #[error("{0}")]
     State(String),
+    /// The starting command called the start off (its container was not
+    /// stored): nothing to report, nothing left.
+    #[error("the start was called off")]
+    CalledOff,
     /// The image could not be used.
     #[error(transparent)]
     Image(#[from] crate::image::ImageError),

@@ -116,6 +116,32 @@ impl Engine {
         if matches!(c.state.status, Status::Running | Status::Paused) && self.shim_alive(&c.id) {
             return Ok(None);
         }
+        self.spawn_shim(c, attach, None)?.until_ready()
+    }
+
+    /// Starts the shim of container `c`, not stored yet: the shim prepares
+    /// the run (its root, its files, its spec) while the caller stores the
+    /// container, and starts the process once told to go (see
+    /// [`Starting`]). The store's writes, which sync to disk, then cost
+    /// the start nothing.
+    pub fn start_new(&self, c: &Container, attach: bool) -> Result<Starting, StartError> {
+        let run_dir = self.containers.run_dir_of(&c.id);
+        let (go_r, go_w) = std::io::pipe()
+            .map_err(|e| StartError::engine(ContainerError::io("pipe", &run_dir)(e)))?;
+        let shim = self.spawn_shim(c, attach, Some(&go_r))?;
+        Ok(Starting {
+            go: go_w,
+            shim,
+            run_dir,
+        })
+    }
+
+    fn spawn_shim(
+        &self,
+        c: &Container,
+        attach: bool,
+        go: Option<&std::io::PipeReader>,
+    ) -> Result<Shim, StartError> {
         let run_dir = self.containers.run_dir_of(&c.id);
         std::fs::create_dir_all(&run_dir)
             .map_err(|e| StartError::engine(ContainerError::io("create directory", &run_dir)(e)))?;
@@ -146,35 +172,16 @@ impl Engine {
             log: &log,
             ready: &ready_w,
             attach: pair.as_ref().map(|(_, shim_end)| shim_end),
+            go,
         };
         let pid = spawn::spawn(&cfg, &exe, &fds).map_err(StartError::engine)?;
-        drop((ready_w, log));
-        let stream = pair.map(|(cli_end, _)| cli_end);
-        let mut line = String::new();
-        let _ = BufReader::new(ready_r).read_line(&mut line);
-        let line = line.trim();
-        if line == "ok" {
-            // The shim reparents to init when this command exits before it
-            // (an attached command exits as soon as the container ended).
-            return Ok(stream);
-        }
-        // A shim that failed has exited, or is about to: reaped here.
-        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
-        let (code, message) = match line.split_once(' ') {
-            Some((code, msg)) => (code.parse().unwrap_or(125), msg.to_owned()),
-            None => (
-                125,
-                format!(
-                    "the container's shim failed: {}",
-                    std::fs::read_to_string(run_dir.join("shim.log"))
-                        .unwrap_or_default()
-                        .trim()
-                ),
-            ),
-        };
-        Err(StartError { code, message })
+        Ok(Shim {
+            pid,
+            ready: ready_r,
+            stream: pair.map(|(cli_end, _)| cli_end),
+            run_dir,
+        })
     }
-
     /// `stop`: the stop signal, then SIGKILL after `timeout`; waits until
     /// the container has exited.
     pub fn stop(&self, c: &Container, timeout: Option<i64>) -> Result<()> {
@@ -299,6 +306,75 @@ impl Engine {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+/// A shim just started, whose readiness the starting command awaits.
+#[derive(Debug)]
+struct Shim {
+    pid: i32,
+    ready: std::io::PipeReader,
+    stream: Option<UnixStream>,
+    run_dir: PathBuf,
+}
+
+impl Shim {
+    /// Waits until the shim says the process runs, or why it does not.
+    fn until_ready(self) -> Result<Option<UnixStream>, StartError> {
+        let mut line = String::new();
+        let _ = BufReader::new(self.ready).read_line(&mut line);
+        let line = line.trim();
+        if line == "ok" {
+            // The shim reparents to init when this command exits before it
+            // (an attached command exits as soon as the container ended).
+            return Ok(self.stream);
+        }
+        // A shim that failed has exited, or is about to: reaped here.
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(self.pid), None);
+        let (code, message) = match line.split_once(' ') {
+            Some((code, msg)) => (code.parse().unwrap_or(125), msg.to_owned()),
+            None => (
+                125,
+                format!(
+                    "the container's shim failed: {}",
+                    std::fs::read_to_string(self.run_dir.join("shim.log"))
+                        .unwrap_or_default()
+                        .trim()
+                ),
+            ),
+        };
+        Err(StartError { code, message })
+    }
+}
+
+/// The start of a container that its caller is storing meanwhile (see
+/// [`Engine::start_new`]): [`Starting::go`] once it is stored, else
+/// [`Starting::call_off`].
+#[derive(Debug)]
+pub struct Starting {
+    go: std::io::PipeWriter,
+    shim: Shim,
+    run_dir: PathBuf,
+}
+
+impl Starting {
+    /// The container is stored: the process starts. Returns as
+    /// [`Engine::start`].
+    pub fn go(mut self) -> Result<Option<UnixStream>, StartError> {
+        use std::io::Write;
+        // A shim that failed before it waits for this has said why on its
+        // ready pipe: a write it cannot read changes nothing.
+        let _ = self.go.write_all(b"go\n");
+        drop(self.go);
+        self.shim.until_ready()
+    }
+
+    /// The container could not be stored: the shim undoes what it
+    /// prepared and leaves; so does its run directory.
+    pub fn call_off(self) {
+        drop(self.go);
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(self.shim.pid), None);
+        let _ = std::fs::remove_dir_all(&self.run_dir);
     }
 }
 

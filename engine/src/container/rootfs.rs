@@ -88,6 +88,9 @@ impl Overlay {
         if self.is_mounted() {
             return Ok(());
         }
+        // A volatile mount that was not unmounted cleanly (a crash) leaves
+        // this behind, and the kernel refuses the dirs until it is gone.
+        let _ = std::fs::remove_dir_all(self.work.join("work/incompat"));
         let opts = format!("{}{extra}", self.options());
         mount(
             Some("overlay"),

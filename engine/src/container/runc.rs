@@ -229,9 +229,10 @@ impl Runtime {
     /// that the runtime handles the terminal itself) for the process
     /// described in `process_file` (see [`exec_process`]).
     pub fn exec_command(&self, id: &str, opts: &ExecOptions, process_file: &Path) -> Command {
-        // The file itself: the caller owns the command, and would have to
-        // keep a sealed copy open until it started.
-        let mut c = Command::new(&self.binary);
+        // The read-only view when there is one, else the file itself: the
+        // caller owns the command, and would have to keep a sealed copy
+        // open until it started.
+        let mut c = self.prepare().into_command(&self.binary);
         c.arg("--root").arg(&self.state_dir);
         c.arg("exec").arg("--process").arg(process_file);
         if opts.detach {

@@ -62,13 +62,32 @@ impl Prepared {
         use std::os::unix::process::CommandExt;
         let mut c = match &self.program {
             Program::Plain => return Command::new(binary),
-            Program::View(path) => Command::new(path),
+            Program::View(path) => {
+                let mut c = Command::new(path);
+                // What runc's and crun's clone check asks of a binary on a
+                // read-only mount (crun 1.8 takes it without; others may
+                // not). The container's environment is the spec's, not this.
+                c.env(CLONED_BINARY_ENV, "1");
+                c
+            }
             Program::Sealed(f) => Command::new(format!("/proc/self/fd/{}", f.as_raw_fd())),
         };
         c.arg0(binary);
         c
     }
+
+    /// As [`Prepared::command`], for a command its caller keeps (a sealed
+    /// copy is not kept open for it: the binary itself runs instead).
+    pub fn into_command(self, binary: &Path) -> Command {
+        match self.program {
+            Program::View(_) => self.command(binary),
+            Program::Plain | Program::Sealed(_) => Command::new(binary),
+        }
+    }
 }
+
+/// The variable that tells the runtime its binary is a protected clone.
+const CLONED_BINARY_ENV: &str = "_LIBCONTAINER_CLONED_BINARY";
 
 /// Where the read-only views of runtime binaries live, for a runtime that
 /// keeps its state in `state_dir`.

@@ -25,7 +25,7 @@ use super::network::{self, Attached};
 use super::record::{Container, Status, ZERO_TIME};
 use super::rootfs::Overlay;
 use super::runc::{self, Runtime};
-use super::spawn::{ATTACH_FD, READY_FD};
+use super::spawn::{ATTACH_FD, GO_FD, READY_FD};
 use super::store::Containers;
 use crate::spec::build::NetworkNamespace;
 
@@ -91,6 +91,9 @@ type StdinSink = Arc<Mutex<Input>>;
 struct Ready {
     pipe: Option<std::fs::File>,
     listening: Option<std::sync::mpsc::Receiver<Result<()>>>,
+    /// The go pipe of a container stored while its shim prepares (see
+    /// [`super::ops::Starting`]); `None` once read, or when there is none.
+    go: Option<std::fs::File>,
 }
 
 impl Ready {
@@ -112,7 +115,20 @@ impl Ready {
         Self {
             pipe: self.pipe.take(),
             listening: self.listening.take(),
+            go: None,
         }
+    }
+
+    /// Whether the container may start: waits, the first time, for the
+    /// starting command to say `go` once it has stored the container.
+    /// Anything else (it failed, or died) calls the start off.
+    fn go(&mut self) -> bool {
+        let Some(pipe) = self.go.take() else {
+            return true;
+        };
+        let mut line = String::new();
+        let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(pipe), &mut line);
+        line.trim() == "go"
     }
 
     fn say(&mut self, message: &str) {
@@ -137,10 +153,13 @@ pub fn run(cfg: &ShimConfig) -> i32 {
     let mut ready = Ready {
         pipe: passed_fd(READY_FD).map(std::fs::File::from),
         listening: None,
+        go: passed_fd(GO_FD).map(std::fs::File::from),
     };
     let attached = passed_fd(ATTACH_FD).map(UnixStream::from);
     match serve(cfg, &mut ready, attached) {
         Ok(code) => code,
+        // The starting command reports why; nothing is left to tell.
+        Err(ContainerError::CalledOff) => 125,
         Err(e) => {
             let code = match &e {
                 ContainerError::Runtime { message, .. } => runc::start_failure_code(message),
@@ -162,6 +181,8 @@ fn serve(cfg: &ShimConfig, ready: &mut Ready, attached: Option<UnixStream>) -> R
         .map_err(ContainerError::io("write", run_dir.join("shim.pid")))?;
     let c = match &cfg.record {
         Some(c) => c.clone(),
+        // Read from the store, it must be there first.
+        None if !ready.go() => return Err(ContainerError::CalledOff),
         None => store.load(&cfg.id)?,
     };
     let clients = Arc::new(Clients::default());
@@ -199,6 +220,12 @@ fn serve(cfg: &ShimConfig, ready: &mut Ready, attached: Option<UnixStream>) -> R
                 return Ok(code);
             }
             Ok(Outcome::Exited(code)) => code,
+            // A failure before the container was stored, or the start
+            // called off: what was prepared goes, and nothing is recorded.
+            Err(e) if matches!(e, ContainerError::CalledOff) || !ready.go() => {
+                call_off(&store, &c);
+                return Err(ContainerError::CalledOff);
+            }
             Err(e) => {
                 let code = match &e {
                     ContainerError::Runtime { message, .. } => runc::start_failure_code(message),
@@ -276,6 +303,16 @@ fn finish(cfg: &ShimConfig, store: &Containers, netd: Option<&Netd>, c: &Contain
     } else {
         let _ = std::fs::remove_file(store.run_dir_of(&cfg.id).join("shim.pid"));
     }
+}
+
+/// Undoes what the shim prepared for a container that was not stored: its
+/// root unmounted, its directory removed (the starting command removes
+/// the run directory once the shim is gone).
+fn call_off(store: &Containers, c: &Container) {
+    let dir = store.dir_of(&c.id);
+    let overlay = Overlay::for_container(&dir, c.lower_dirs.iter().map(PathBuf::from).collect());
+    let _ = overlay.unmount();
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Removes an `--rm` container whose root is unmounted and whose sandbox
@@ -510,6 +547,8 @@ fn run_once(
 ) -> Result<Outcome> {
     let dir = store.dir_of(&c.id);
     let run_dir = store.run_dir_of(&c.id);
+    // A container being stored as it starts may not have its directory yet.
+    std::fs::create_dir_all(&dir).map_err(ContainerError::io("create directory", &dir))?;
     // The network first: the sandbox is the container's for this run.
     let attached = if let Some(other) = c.host_config.network_mode.strip_prefix("container:") {
         let o = store.find(other)?;
@@ -609,6 +648,11 @@ fn start_and_wait(
     // commands (there before anyone learns that the process runs), and the
     // threads that record the start and clean the runtime's leftovers, so
     // that none is made on the start's or the exit's path.
+    // The container stored (when it is stored as it starts): only now may
+    // its process exist.
+    if !ready.go() {
+        return Err(ContainerError::CalledOff);
+    }
     let mut side = None;
     let mut listen = |ready: &mut Ready| {
         if first {
@@ -735,19 +779,13 @@ fn start_and_wait(
         c.hostname_path = hostname_path.display().to_string();
     };
     let side = side.ok_or_else(|| ContainerError::State("the runtime was not started".into()))?;
-    // A short process may have ended already (its runtime returns once it
-    // runs): then nothing says "running", its start goes with its end.
-    // Otherwise the record says so while the shim already waits.
-    let ended = reap_now(pid);
-    let started_record = if ended.is_some() {
-        None
-    } else {
-        let mut record = c.clone();
-        running(&mut record);
-        Some((record, pid))
-    };
-    side.started(started_record, ready.detach());
-    let code = ended.unwrap_or_else(|| wait_for(pid));
+    // The record says "running" (and then the starting command learns it
+    // runs) while the shim already waits: a short process may well end
+    // first, its exit recorded after.
+    let mut record = c.clone();
+    running(&mut record);
+    side.started(record, pidfd(pid), ready.detach());
+    let code = reap_now(pid).unwrap_or_else(|| wait_for(pid));
     let recorded = side.recorded();
     let oom = oom_killed(&c.id);
     // What is left, side by side: the runtime's cgroups and state; the
@@ -773,9 +811,6 @@ fn start_and_wait(
     }
     let finished = logs::now();
     store.update(&c.id, |c| {
-        if ended.is_some() {
-            running(c);
-        }
         c.state.status = Status::Exited;
         c.state.running = false;
         c.state.paused = false;
@@ -794,7 +829,7 @@ fn start_and_wait(
 /// container "running", then the starting command told); told the end, it
 /// removes the runtime's leftovers (see [`Runtime::remove_stopped`]).
 struct SideWork {
-    start: std::sync::mpsc::Sender<(Option<(Container, i32)>, Ready)>,
+    start: std::sync::mpsc::Sender<(Container, Option<OwnedFd>, Ready)>,
     recorded: std::sync::mpsc::Receiver<Result<()>>,
     clean: std::sync::mpsc::Sender<()>,
     thread: std::thread::JoinHandle<()>,
@@ -802,27 +837,24 @@ struct SideWork {
 
 impl SideWork {
     fn start(store: &Containers, runtime: &Runtime, id: &str) -> Self {
-        let (start, started) = std::sync::mpsc::channel::<(Option<(Container, i32)>, Ready)>();
+        let (start, started) = std::sync::mpsc::channel::<(Container, Option<OwnedFd>, Ready)>();
         let (done, recorded) = std::sync::mpsc::channel();
         let (clean, cleaning) = std::sync::mpsc::channel();
         let (store, runtime, id) = (store.clone(), runtime.clone(), id.to_owned());
         let thread = std::thread::spawn(move || {
             // Nothing comes when the runtime failed: the shim tells that.
-            let Ok((start, mut ready)) = started.recv() else {
+            let Ok((record, process, mut ready)) = started.recv() else {
                 return;
             };
-            let result = match start {
-                None => Ok(()),
-                Some((record, pid)) => {
-                    let result = store.update(&id, |c| record_start(c, &record)).map(|_| ());
-                    if result.is_err() {
-                        // Not known to run, it must not: the error is the start's.
-                        let _ =
-                            nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::SIGKILL);
-                    }
-                    result
-                }
-            };
+            let result = store.update(&id, |c| record_start(c, &record)).map(|_| ());
+            if result.is_err()
+                && let Some(process) = &process
+            {
+                // Not known to run, it must not: the error is the start's.
+                // Through its pidfd: the shim may have reaped it already,
+                // and its number be another process's.
+                kill_process(process);
+            }
             match &result {
                 Ok(()) => ready.ok(),
                 Err(e) => ready.say(&format!("125 {e}")),
@@ -844,11 +876,11 @@ impl SideWork {
         }
     }
 
-    /// The process started: its "running" record to write (with its pid),
-    /// or `None` when it has ended already; `ready` tells the starting
-    /// command once that is done.
-    fn started(&self, record: Option<(Container, i32)>, ready: Ready) {
-        let _ = self.start.send((record, ready));
+    /// The process started: its "running" record to write, with a pidfd
+    /// of the process; `ready` tells the starting command once that is
+    /// done.
+    fn started(&self, record: Container, process: Option<OwnedFd>, ready: Ready) {
+        let _ = self.start.send((record, process, ready));
     }
 
     /// Whether the start was recorded (waits for it).
@@ -879,6 +911,32 @@ fn record_start(c: &mut Container, started: &Container) {
     c.resolv_conf_path = started.resolv_conf_path.clone();
     c.hosts_path = started.hosts_path.clone();
     c.hostname_path = started.hostname_path.clone();
+}
+
+/// A pidfd of process `pid` (a child not reaped yet, so that the number
+/// is still its).
+fn pidfd(pid: i32) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags; the result is checked.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0)?;
+    // SAFETY: a new descriptor that nothing else owns.
+    Some(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// SIGKILL to the process of `pidfd`.
+fn kill_process(pidfd: &OwnedFd) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: pidfd_send_signal on a descriptor this process owns, with no
+    // siginfo.
+    unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            libc::SIGKILL,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        );
+    }
 }
 
 /// Reaps the children that have exited; `pid`'s exit code (as

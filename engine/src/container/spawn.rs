@@ -23,6 +23,9 @@ use super::shim::{self, ShimConfig};
 pub const READY_FD: RawFd = 3;
 /// The shim's end of the attached command's socket pair.
 pub const ATTACH_FD: RawFd = 4;
+/// The read end of the go pipe of a container being created as it starts
+/// (see [`super::ops::Starting`]): `go` once it is stored.
+pub const GO_FD: RawFd = 5;
 /// Set, the shim is always executed afresh (for tests of that path, and
 /// to trace a shim on its own).
 pub const EXEC_ENV: &str = "BERTH_SHIM_EXEC";
@@ -63,6 +66,25 @@ impl Placement {
     fn end(&self) -> RawFd {
         self.pairs.iter().map(|(_, d)| d + 1).max().unwrap_or(0)
     }
+
+    /// Closes every descriptor that is not a target (those between the
+    /// targets too: a gap must not keep one of the command's open).
+    /// Async-signal-safe.
+    fn close_others(&self) {
+        for fd in 0..self.end() {
+            if !self.pairs.iter().any(|(_, d)| *d == fd) {
+                // SAFETY: closes a descriptor this process may own; the
+                // shim opens its own.
+                unsafe {
+                    libc::close(fd);
+                }
+            }
+        }
+        // SAFETY: closes descriptors only.
+        unsafe {
+            libc::close_range(self.end().unsigned_abs(), u32::MAX, 0);
+        }
+    }
 }
 
 /// What the shim process gets.
@@ -74,6 +96,8 @@ pub struct ShimFds<'a> {
     pub ready: &'a std::io::PipeWriter,
     /// The shim's end of the attached command's socket pair.
     pub attach: Option<&'a std::os::unix::net::UnixStream>,
+    /// The read end of the go pipe.
+    pub go: Option<&'a std::io::PipeReader>,
 }
 
 /// Starts the shim of `cfg.id`; returns its pid.
@@ -91,6 +115,9 @@ pub fn spawn(cfg: &ShimConfig, exe: &Path, fds: &ShimFds<'_>) -> Result<i32> {
     ];
     if let Some(a) = fds.attach {
         pairs.push((a.as_raw_fd(), ATTACH_FD));
+    }
+    if let Some(g) = fds.go {
+        pairs.push((g.as_raw_fd(), GO_FD));
     }
     let placement = Placement { pairs };
     if single_threaded() && std::env::var_os(EXEC_ENV).is_none() {
@@ -121,10 +148,7 @@ fn fork(cfg: &ShimConfig, placement: &Placement) -> Result<i32> {
                     name_process();
                     // Everything else the command had open stays with it,
                     // as an exec would have closed it (a lock, a socket).
-                    // SAFETY: closes descriptors only; the shim opens its own.
-                    unsafe {
-                        libc::close_range(placement.end().unsigned_abs(), u32::MAX, 0);
-                    }
+                    placement.close_others();
                     // A panic must not unwind into the command's own code,
                     // which this copy of it would then go on running.
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shim::run(cfg)))

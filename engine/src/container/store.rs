@@ -59,6 +59,18 @@ impl Containers {
     /// container that no longer exists (a crash between the two steps) is
     /// taken over.
     pub fn create(&self, c: &Container) -> Result<()> {
+        self.create_with(c, true)
+    }
+
+    /// As [`Containers::create`], for a container whose shim is already
+    /// preparing its directory (see [`super::ops::Engine::start_new`]): on
+    /// a failure the directory is left to the shim, which unmounts what it
+    /// mounted there before it removes it.
+    pub fn create_started(&self, c: &Container) -> Result<()> {
+        self.create_with(c, false)
+    }
+
+    fn create_with(&self, c: &Container, remove_dir_on_failure: bool) -> Result<()> {
         let name = c.short_name().to_owned();
         if !valid_name(&name) {
             return Err(ContainerError::InvalidName(name));
@@ -69,7 +81,9 @@ impl Containers {
             .map_err(ContainerError::io("create directory", &dir))
             .and_then(|()| self.save(c));
         if let Err(e) = made {
-            let _ = fs::remove_dir_all(&dir);
+            if remove_dir_on_failure {
+                let _ = fs::remove_dir_all(&dir);
+            }
             let _ = fs::remove_file(self.name_file(&name));
             return Err(e);
         }

@@ -198,14 +198,28 @@ impl Store {
         if diff.is_dir() {
             return Ok(diff);
         }
+        // Shared: an exclusive holder clears tmp/, where it is built.
+        let _lock = self.lock_shared()?;
         let tmp = self.temp_dir()?;
         let new = tmp.path().join("diff");
-        for d in ["proc", "sys", "dev/pts", "dev/shm", "etc"] {
-            fs::create_dir_all(new.join(d))
-                .map_err(ImageError::io("create directory", new.join(d)))?;
+        // Its directories' modes show through the image's (overlayfs takes
+        // a directory's metadata from the top layer): fixed, whatever the
+        // umask.
+        let set_mode = |p: &Path, mode: u32| {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(p, fs::Permissions::from_mode(mode))
+                .map_err(ImageError::io("set the mode of", p))
+        };
+        set_mode(tmp.path(), 0o755)?;
+        for d in ["", "proc", "sys", "dev", "dev/pts", "dev/shm", "etc"] {
+            let d = new.join(d);
+            fs::create_dir_all(&d).map_err(ImageError::io("create directory", &d))?;
+            set_mode(&d, 0o755)?;
         }
         for f in ["etc/hosts", "etc/hostname", "etc/resolv.conf"] {
-            File::create(new.join(f)).map_err(ImageError::io("create", new.join(f)))?;
+            let f = new.join(f);
+            File::create(&f).map_err(ImageError::io("create", &f))?;
+            set_mode(&f, 0o644)?;
         }
         // One rename makes it appear complete; a concurrent maker's wins.
         match fs::rename(tmp.path(), &dir) {
@@ -417,6 +431,11 @@ mod tests {
             let m = fs::metadata(init.join(f)).expect(f);
             assert!(m.is_file() && m.len() == 0, "{f}");
         }
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| fs::metadata(p).expect("metadata").permissions().mode() & 0o7777;
+        assert_eq!(mode(&init.join("etc")), 0o755);
+        assert_eq!(mode(&init.join("etc/hosts")), 0o644);
+        assert_eq!(mode(init.parent().expect("init")), 0o755);
         // Later calls take it as it is; nothing is left in tmp/.
         fs::write(init.join("marker"), "").expect("marker");
         assert_eq!(store.init_layer().expect("again"), init);

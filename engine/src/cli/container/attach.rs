@@ -73,7 +73,7 @@ pub fn run(a: &AttachArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
         )
     })?;
     let proxy = if a.sig_proxy && !c.config.tty {
-        Some(super::run::SignalProxy::new(engine.runtime_of(&c), &c.id)?)
+        super::run::SignalProxy::new(engine.runtime_of(&c), &c.id).ok()
     } else {
         None
     };

@@ -164,7 +164,7 @@ pub fn start(a: &StartArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure>
         let proxy = if c.config.tty {
             None
         } else {
-            Some(super::run::SignalProxy::new(engine.runtime_of(&c), &c.id)?)
+            super::run::SignalProxy::new(engine.runtime_of(&c), &c.id).ok()
         };
         let code = attached(stream, input, c.config.tty, proxy, io)?;
         return if code == 0 {

@@ -356,6 +356,34 @@ pub fn create_options(
 
 /// Makes the container: resolves the image, plans the record, stores it.
 pub fn create(engine: &Engine, g: &Globals, opts: &CreateOptions) -> Result<Container, Failure> {
+    let c = plan_new(engine, g, opts)?;
+    store_new(engine, &c, false)?;
+    Ok(c)
+}
+
+/// Stores container `c` made by [`plan_new`]; `started` when its shim is
+/// preparing it meanwhile (see [`Engine::start_new`]).
+fn store_new(engine: &Engine, c: &Container, started: bool) -> Result<(), Failure> {
+    let stored = if started {
+        engine.containers.create_started(c)
+    } else {
+        engine.containers.create(c)
+    };
+    // As docker's: the daemon's refusal, then where to find help.
+    let command = if started { "run" } else { "create" };
+    stored.map_err(|e| {
+        Failure::new(
+            125,
+            format!(
+                "berth: {}.\nSee 'berth {command} --help'.",
+                engine_err(&e).message.trim_end_matches('.')
+            ),
+        )
+    })
+}
+
+/// The container `opts` describe, not stored yet.
+fn plan_new(engine: &Engine, g: &Globals, opts: &CreateOptions) -> Result<Container, Failure> {
     let store = crate::image::Store::open(&g.root).map_err(|e| Failure::new(125, e.to_string()))?;
     let state = store
         .state()
@@ -401,10 +429,6 @@ pub fn create(engine: &Engine, g: &Globals, opts: &CreateOptions) -> Result<Cont
     let mut c = c;
     // The runtime is the container's for good, as Docker's HostConfig.Runtime.
     c.host_config.runtime = engine.runtime.binary.display().to_string();
-    engine
-        .containers
-        .create(&c)
-        .map_err(|e| Failure::new(125, format!("berth: {}", engine_err(&e).message)))?;
     Ok(c)
 }
 
@@ -419,22 +443,27 @@ pub fn run(args: &RunArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
     let keys = detach_keys::from_flag(args.detach_keys.as_deref())?;
     let engine = g.engine()?;
     let opts = create_options(&args.create, !args.detach, &g.root)?;
-    let c = create(&engine, g, &opts)?;
+    let c = plan_new(&engine, g, &opts)?;
+    // The shim prepares the run while the container is stored.
+    let starting = engine.start_new(&c, !args.detach).map_err(start_failure)?;
+    if let Err(f) = store_new(&engine, &c, true) {
+        starting.call_off();
+        return Err(f);
+    }
+    let started = starting.go().map_err(start_failure)?;
     if args.detach {
-        engine.start(&c, false).map_err(start_failure)?;
         writeln!(io.stdout, "{}", c.id)?;
         return Ok(());
     }
-    let stream = engine
-        .start(&c, true)
-        .map_err(start_failure)?
-        .ok_or_else(|| Failure::new(125, "berth: the container was already running"))?;
+    let stream =
+        started.ok_or_else(|| Failure::new(125, "berth: the container was already running"))?;
     // With a terminal, ^C is a byte for the container's terminal; without
     // one, berth forwards the signals it gets, as docker's sig-proxy.
     let proxy = if c.config.tty {
         None
     } else {
-        Some(SignalProxy::new(engine.runtime_of(&c), &c.id)?)
+        // Without one, signals act on berth itself, as before it.
+        SignalProxy::new(engine.runtime_of(&c), &c.id).ok()
     };
     let input = Input {
         forward: c.config.open_stdin,
