@@ -786,16 +786,18 @@ fn start_and_wait(
     running(&mut record);
     side.started(record, pidfd(pid), ready.detach());
     let code = reap_now(pid).unwrap_or_else(|| wait_for(pid));
-    let recorded = side.recorded();
     let oom = oom_killed(&c.id);
-    // What is left, side by side: the runtime's cgroups and state; the
-    // root, and for `--rm` (which no restart policy goes with) the sandbox
-    // and the container itself. An attached `run --rm` waits for all of it.
+    // What is left, side by side: the record of the start (a short process
+    // ends before it is written) and then the runtime's cgroups and state;
+    // the root, and for `--rm` (which no restart policy goes with) the
+    // sandbox and the container itself. An attached `run --rm` waits for
+    // all of it.
     side.clean();
     let unmounted = overlay.unmount().is_ok();
     for p in pumps {
         let _ = p.join();
     }
+    let recorded = side.recorded();
     let last = recorded.is_ok() && c.host_config.auto_remove && unmounted;
     if last && let Some(netd) = netd {
         netd.detach(&c.id);
