@@ -1,8 +1,10 @@
 //! Starting a container's shim: a process of its own (a new session, so
 //! that it outlives the command that started it), with its standard
 //! streams on `/dev/null` and its log, the readiness pipe on
-//! [`READY_FD`] and, for an attached command, its end of a socket pair on
-//! [`ATTACH_FD`].
+//! [`READY_FD`], for an attached command its end of a socket pair on
+//! [`ATTACH_FD`], and for a container stored while its shim prepares the
+//! read end of the go pipe on [`GO_FD`]. Nothing else of the starting
+//! command stays open in it.
 //!
 //! When the starting command has a single thread, which is how the berth
 //! command line starts containers, the shim is a fork of it that calls
