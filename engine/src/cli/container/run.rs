@@ -518,7 +518,7 @@ pub struct SignalProxy {
 }
 
 impl SignalProxy {
-    /// From now on, the [`PROXIED`] signals go to container `id`. Made
+    /// From now on, the proxied signals go to container `id`. Made
     /// while berth runs one thread (a signal mask is a thread's; threads
     /// made later inherit it) and after the container's shim was started
     /// (which must not inherit it).
