@@ -3,16 +3,22 @@ SHELL := /bin/bash
 CARGO_FLAGS := --locked --offline
 HOST := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 HOST_TRIPLE := $(shell echo $(HOST) | tr 'a-z-' 'A-Z_')
-# Release binaries are static-pie: glibc linked in, no dynamic loader or
-# shared libraries to map at start (a berth command starts ~0.3 ms sooner,
-# measured with `perf stat -r 300 berth --version`), still loaded at a
-# random address. Built for the host triple explicitly, so that the flags
-# reach only the binaries (not build scripts and proc-macros); `release`
-# links them under target/release as well.
+# Release binaries are built for the host triple explicitly, so that the
+# flags below reach only the binaries (not build scripts and proc-macros),
+# and are linked under target/release as well. berth is static-pie: glibc
+# linked in, no dynamic loader or shared libraries to map at start (a berth
+# command starts ~0.3 ms sooner, measured with `perf stat -r 300 berth
+# --version`), still loaded at a random address. It is built in a target
+# directory of its own (other flags, other artifacts) and installed over
+# the dynamic one. netd stays dynamic: it loads libnftables at run time,
+# which a static glibc can only do with a second libc in the process.
 RELEASE_DIR := target/$(HOST)/release
-CARGO_RELEASE := RUSTFLAGS="-C target-feature=+crt-static" cargo build $(CARGO_FLAGS) --release --target $(HOST)
+STATIC_DIR := target/static/$(HOST)/release
+CARGO_RELEASE := cargo build $(CARGO_FLAGS) --release --target $(HOST)
 define release
 	$(CARGO_RELEASE) $(1)
+	RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR=target/static $(CARGO_RELEASE) -p engine --bin berth
+	install -m 755 $(STATIC_DIR)/berth $(RELEASE_DIR)/berth
 	@mkdir -p target/release
 	@for b in $(RELEASE_DIR)/*; do [ -f "$$b" ] && [ -x "$$b" ] && ln -sfn ../$(HOST)/release/$$(basename $$b) target/release/$$(basename $$b); done; true
 endef
