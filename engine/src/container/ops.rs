@@ -125,15 +125,14 @@ impl Engine {
     /// [`Starting`]). The store's writes, which sync to disk, then cost
     /// the start nothing.
     pub fn start_new(&self, c: &Container, attach: bool) -> Result<Starting, StartError> {
-        let run_dir = self.containers.run_dir_of(&c.id);
-        let (go_r, go_w) = std::io::pipe()
-            .map_err(|e| StartError::engine(ContainerError::io("pipe", &run_dir)(e)))?;
+        let (go_r, go_w) = std::io::pipe().map_err(|e| {
+            StartError::engine(ContainerError::io(
+                "pipe",
+                self.containers.run_dir_of(&c.id),
+            )(e))
+        })?;
         let shim = self.spawn_shim(c, attach, Some(&go_r))?;
-        Ok(Starting {
-            go: go_w,
-            shim,
-            run_dir,
-        })
+        Ok(Starting { go: go_w, shim })
     }
 
     fn spawn_shim(
@@ -354,7 +353,6 @@ impl Shim {
 pub struct Starting {
     go: std::io::PipeWriter,
     shim: Shim,
-    run_dir: PathBuf,
 }
 
 impl Starting {
@@ -374,7 +372,7 @@ impl Starting {
     pub fn call_off(self) {
         drop(self.go);
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(self.shim.pid), None);
-        let _ = std::fs::remove_dir_all(&self.run_dir);
+        let _ = std::fs::remove_dir_all(&self.shim.run_dir);
     }
 }
 

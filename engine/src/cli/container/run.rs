@@ -522,17 +522,15 @@ impl SignalProxy {
     /// while berth runs one thread (a signal mask is a thread's; threads
     /// made later inherit it) and after the container's shim was started
     /// (which must not inherit it).
-    pub fn new(runtime: crate::container::runc::Runtime, id: &str) -> Result<Self, Failure> {
+    pub fn new(runtime: crate::container::runc::Runtime, id: &str) -> nix::Result<Self> {
         use nix::sys::signal::SigSet;
         use nix::sys::signalfd::{SfdFlags, SignalFd};
         let mut set = SigSet::empty();
         for s in PROXIED {
             set.add(s);
         }
-        set.thread_block()
-            .map_err(|e| Failure::new(125, format!("berth: blocking signals: {e}")))?;
-        let fd = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
-            .map_err(|e| Failure::new(125, format!("berth: a signalfd: {e}")))?;
+        set.thread_block()?;
+        let fd = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
         Ok(Self {
             fd,
             runtime,
