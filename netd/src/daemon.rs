@@ -31,6 +31,55 @@ pub struct Options {
     pub group: Option<String>,
     /// Where to serve Docker's plugin protocols (`None`: nowhere).
     pub plugin_socket: Option<PathBuf>,
+    /// The cgroup (v2) whose processes get published TCP ports translated
+    /// at `connect()` (`None`: nowhere, DNAT only).
+    pub connect_nat_cgroup: Option<PathBuf>,
+}
+
+/// Resolves `--connect-nat-cgroup`: `none`, `auto` (the root of the cgroup
+/// v2 hierarchy, so every process of the host is covered; `None` when
+/// there is no v2 hierarchy) or a cgroup's directory.
+pub fn connect_nat_cgroup(arg: &str) -> Option<PathBuf> {
+    match arg {
+        "none" => None,
+        "auto" => {
+            let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+            cgroup2_root(&mounts)
+        }
+        path => Some(PathBuf::from(path)),
+    }
+}
+
+/// The mount point of the whole cgroup v2 hierarchy in `mountinfo`.
+fn cgroup2_root(mountinfo: &str) -> Option<PathBuf> {
+    mountinfo.lines().find_map(|l| {
+        let (left, right) = l.split_once(" - ")?;
+        let f: Vec<&str> = left.split(' ').collect();
+        let point = f.get(4)?;
+        (right.starts_with("cgroup2 ") && f.get(3) == Some(&"/")).then(|| PathBuf::from(point))
+    })
+}
+
+/// Attaches connect-time translation when asked, and keeps its map of the
+/// host's addresses up to date. Without it (no eBPF, no cgroup v2), the
+/// host's clients reach published ports through DNAT as everyone else.
+async fn start_connect_nat(controller: &mut Controller, cgroup: Option<&Path>) {
+    let Some(cgroup) = cgroup else {
+        info!("connect-time translation is off: the host's clients use DNAT");
+        return;
+    };
+    match drivers::connect_nat::ConnectNat::attach(cgroup) {
+        Ok(nat) => {
+            if let Err(e) = drivers::connect_nat::locals::watch(nat.clone()).await {
+                tracing::warn!(error = %e, "connect-time translation stays off");
+                return;
+            }
+            controller.set_connect_nat(nat);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "connect-time translation is unavailable: the host's clients use DNAT");
+        }
+    }
 }
 
 /// Parses `-H`: `unix:///path` (the only transport netd serves).
@@ -140,9 +189,10 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
             opts.socket.display()
         );
     }
-    let controller = Controller::start(opts.paths.clone(), opts.config.clone())
+    let mut controller = Controller::start(opts.paths.clone(), opts.config.clone())
         .await
         .context("starting netd")?;
+    start_connect_nat(&mut controller, opts.connect_nat_cgroup.as_deref()).await;
     let listener = bind(&opts.socket, opts.group.as_deref()).await?;
     let plugin_listener = match &opts.plugin_socket {
         Some(path) => Some(bind(path, opts.group.as_deref()).await?),
@@ -184,4 +234,27 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     }
     info!("netd stopped; networks stay in place");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cgroup2_root_is_found_on_hybrid_and_unified_hosts() {
+        let hybrid = "31 25 0:27 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755\n\
+                      32 31 0:28 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n\
+                      33 31 0:29 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n";
+        assert_eq!(
+            cgroup2_root(hybrid),
+            Some(PathBuf::from("/sys/fs/cgroup/unified"))
+        );
+        let unified = "30 24 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n";
+        assert_eq!(cgroup2_root(unified), Some(PathBuf::from("/sys/fs/cgroup")));
+        // A bind mount of a sub-cgroup is not the whole hierarchy.
+        let sub = "40 24 0:26 /system.slice /mnt/cg rw - cgroup2 cgroup2 rw\n";
+        assert_eq!(cgroup2_root(sub), None);
+        assert_eq!(connect_nat_cgroup("none"), None);
+        assert_eq!(connect_nat_cgroup("/x/y"), Some(PathBuf::from("/x/y")));
+    }
 }

@@ -32,6 +32,11 @@ struct Cli {
     /// Socket of Docker's network and IPAM plugin protocols (`none`: off).
     #[arg(long, env = "NETD_PLUGIN_SOCKET", default_value = netd::plugin::DEFAULT_SOCKET)]
     plugin_socket: String,
+    /// Cgroup (v2) whose processes reach published TCP ports through
+    /// connect-time translation instead of DNAT: `auto` (the whole
+    /// hierarchy), a cgroup directory, or `none`.
+    #[arg(long, env = "NETD_CONNECT_NAT_CGROUP", default_value = "auto")]
+    connect_nat_cgroup: String,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -65,6 +70,7 @@ fn main() -> anyhow::Result<()> {
         config,
         group: cli.group,
         plugin_socket: (cli.plugin_socket != "none").then(|| PathBuf::from(&cli.plugin_socket)),
+        connect_nat_cgroup: daemon::connect_nat_cgroup(&cli.connect_nat_cgroup),
     };
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

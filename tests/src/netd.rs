@@ -42,12 +42,25 @@ pub struct Netd {
     /// The configuration file given (it may not exist).
     pub config: PathBuf,
     log: PathBuf,
+    /// Whether host clients reach published ports through DNAT only.
+    dnat_only: bool,
 }
 
 impl Netd {
     /// Starts netd with state under the host's state directory and the
     /// default socket and exec root (the host's private `/run`).
     pub fn start(host: &TestHost) -> Self {
+        Self::started(host, false)
+    }
+
+    /// Starts netd as [`Netd::start`] does, without connect-time
+    /// translation: the host's own clients reach published ports through
+    /// the nftables DNAT, as on a host without eBPF.
+    pub fn start_dnat_only(host: &TestHost) -> Self {
+        Self::started(host, true)
+    }
+
+    fn started(host: &TestHost, dnat_only: bool) -> Self {
         let state = host.dir("netd");
         let mut n = Self {
             child: None,
@@ -56,6 +69,7 @@ impl Netd {
             exec_root: PathBuf::from("/run/netd"),
             config: state.join("netd.toml"),
             log: state.join("netd.log"),
+            dnat_only,
         };
         n.spawn();
         n
@@ -72,7 +86,11 @@ impl Netd {
             .append(true)
             .open(&self.log)
             .expect("opening netd's log");
-        let child = Command::new(bin("netd"))
+        let mut cmd = Command::new(bin("netd"));
+        if self.dnat_only {
+            cmd.env("NETD_CONNECT_NAT_CGROUP", "none");
+        }
+        let child = cmd
             .arg("-H")
             .arg(self.host())
             .arg("--data-root")
@@ -289,4 +307,19 @@ pub fn fails(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout)
     );
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Port bindings from `(container port/proto, host IP, host port)` triples,
+/// as `-p` gives them.
+pub fn bindings(pairs: &[(&str, &str, &str)]) -> netd::api::portspec::PortBindings {
+    let mut b = netd::api::portspec::PortBindings::new();
+    for (key, ip, port) in pairs {
+        b.entry((*key).to_owned())
+            .or_default()
+            .push(netd::api::portspec::PortBinding {
+                host_ip: (*ip).to_owned(),
+                host_port: (*port).to_owned(),
+            });
+    }
+    b
 }

@@ -6,27 +6,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
-
-use netd::api::portspec::{PortBinding, PortBindings};
+use netd::api::portspec::PortBindings;
 use netd::api::types::{
     IpamConfig, NetworkConnectRequest, NetworkCreateRequest, SandboxCreateRequest, SandboxResource,
 };
 use netd::client::Client;
-use tests::netd::{Netd, ping, runtime};
+use tests::netd::{Netd, bindings, ping, runtime};
 use tests::traffic::{Remote, serve_tcp, serve_udp, tcp_get, udp_roundtrip};
 use tests::{TestHost, run};
-
-fn bindings(pairs: &[(&str, &str, &str)]) -> PortBindings {
-    let mut b: PortBindings = BTreeMap::new();
-    for (key, ip, port) in pairs {
-        b.entry((*key).to_owned()).or_default().push(PortBinding {
-            host_ip: (*ip).to_owned(),
-            host_port: (*port).to_owned(),
-        });
-    }
-    b
-}
 
 fn network(c: &Client, name: &str, opts: &[(&str, &str)], internal: bool, subnet: Option<&str>) {
     let req = NetworkCreateRequest {
@@ -78,7 +65,9 @@ fn ip_of(c: &Client, sb: &str, net: &str) -> String {
 #[test]
 fn published_tcp_port_is_reached_from_lan_host_loopback_and_sibling() {
     let host = TestHost::enter();
-    let netd = Netd::start(&host);
+    // The host's own clients through DNAT here (`netd_connect_nat` covers
+    // connect-time translation).
+    let netd = Netd::start_dnat_only(&host);
     let c = netd.client();
     let remote = Remote::new();
     network(&c, "web", &[], false, None);
@@ -377,7 +366,8 @@ fn unpublished_ports_are_not_reachable_by_routing_to_the_container() {
 #[test]
 fn flushed_tables_are_restored_and_ports_work_again() {
     let host = TestHost::enter();
-    let netd = Netd::start(&host);
+    // The host's client must go through the tables to see them go.
+    let netd = Netd::start_dnat_only(&host);
     let c = netd.client();
     network(&c, "web", &[], false, None);
     let s = sandbox(&c, "keep", Some(bindings(&[("80/tcp", "", "8080")])));

@@ -10,7 +10,7 @@ pub mod ruleset;
 use std::net::IpAddr;
 
 pub use nft::{Nft, NftError};
-pub use ruleset::{Change, NetworkRules};
+pub use ruleset::{Change, NetworkRules, PortOp};
 
 /// A transport protocol a port can be published for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

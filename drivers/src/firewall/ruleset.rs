@@ -609,11 +609,25 @@ fn port_elements(p: &PublishedPort) -> Vec<NfListObject<'static>> {
     ]
 }
 
+/// A published port added or removed by a [`Change`], for those who
+/// mirror the published ports elsewhere (connect-time translation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortOp {
+    /// Published.
+    Add(PublishedPort),
+    /// Unpublished.
+    Remove(PublishedPort),
+}
+
 /// A batch of changes to netd's tables, applied atomically.
 #[derive(Debug, Default)]
 pub struct Change {
     batch: Batch<'static>,
     empty: bool,
+    /// Whether the change replaces every table.
+    replaces: bool,
+    /// The published ports added and removed, in order.
+    ports: Vec<PortOp>,
 }
 
 impl Change {
@@ -628,6 +642,8 @@ impl Change {
         let mut c = Self {
             batch,
             empty: false,
+            replaces: true,
+            ports: Vec::new(),
         };
         for n in networks {
             c.add_network(n);
@@ -646,7 +662,15 @@ impl Change {
         Self {
             batch: Batch::new(),
             empty: true,
+            replaces: false,
+            ports: Vec::new(),
         }
+    }
+
+    /// Whether the change replaces every table (and so every published
+    /// port), and the published ports it adds and removes, in order.
+    pub fn port_ops(&self) -> (bool, &[PortOp]) {
+        (self.replaces, &self.ports)
     }
 
     /// Whether there is nothing to apply.
@@ -675,6 +699,7 @@ impl Change {
         for e in port_elements(p) {
             self.batch.add(e);
         }
+        self.ports.push(PortOp::Add(*p));
         self.empty = false;
     }
 
@@ -688,6 +713,7 @@ impl Change {
         for e in elems {
             self.batch.delete(e);
         }
+        self.ports.push(PortOp::Remove(*p));
         self.empty = false;
     }
 

@@ -2,7 +2,8 @@
 //! endpoint contributes, forwarding sysctls, and restoring netd's tables
 //! when they were flushed behind its back.
 
-use drivers::firewall::{Change, NetworkRules};
+use drivers::connect_nat::ConnectNat;
+use drivers::firewall::{Change, NetworkRules, PortOp};
 use drivers::sysctl;
 use tracing::{info, warn};
 
@@ -34,11 +35,41 @@ pub(crate) fn isolated_port<'a>(n: &Network, e: &'a Endpoint) -> Option<&'a str>
 }
 
 impl Controller {
-    /// Applies a firewall change, as a 500 when the kernel refuses it.
+    /// Applies a firewall change, as a 500 when the kernel refuses it, and
+    /// mirrors its published ports in connect-time translation. The
+    /// programs only speed up what the tables already allow, so a failure
+    /// there is logged, not returned.
     pub(crate) fn apply_firewall(&self, change: Change) -> Result<(), NetdError> {
+        let (replace, ops) = change.port_ops();
+        let ops = (replace || !ops.is_empty()).then(|| (replace, ops.to_vec()));
         self.nft
             .apply(change)
-            .map_err(|e| NetdError::internal(e.to_string()))
+            .map_err(|e| NetdError::internal(e.to_string()))?;
+        if let (Some(nat), Some((replace, ops))) = (&self.connect_nat, ops)
+            && let Err(e) = nat.apply(replace, &ops)
+        {
+            warn!(error = %e, "connect-time translation is out of step with the published ports");
+        }
+        Ok(())
+    }
+
+    /// Hands published TCP ports to connect-time translation from now on,
+    /// starting with every port published now.
+    pub fn set_connect_nat(&mut self, nat: ConnectNat) {
+        let ops: Vec<PortOp> = self
+            .published_ports()
+            .into_iter()
+            .map(PortOp::Add)
+            .collect();
+        if let Err(e) = nat.apply(true, &ops) {
+            warn!(error = %e, "connect-time translation is out of step with the published ports");
+        }
+        info!(
+            cgroup = %nat.cgroup().display(),
+            ports = nat.len(),
+            "published TCP ports are translated at connect() for the host's own clients"
+        );
+        self.connect_nat = Some(nat);
     }
 
     /// Replaces netd's tables with exactly what the store describes, in one

@@ -62,6 +62,9 @@ pub struct Controller {
     plugin_pools: BTreeMap<String, crate::model::PluginPool>,
     /// Sockets holding published host ports, by endpoint id.
     reservations: std::collections::HashMap<String, Vec<drivers::portres::Reservation>>,
+    /// Published TCP ports translated at `connect()` for the host's own
+    /// clients, when the programs could be attached.
+    connect_nat: Option<drivers::connect_nat::ConnectNat>,
 }
 
 /// A fresh 64-hex id.

@@ -75,6 +75,7 @@ impl Controller {
             reaper,
             nft: drivers::firewall::Nft::new(),
             reservations: std::collections::HashMap::new(),
+            connect_nat: None,
             dns: std::collections::HashMap::new(),
             views: std::collections::HashMap::new(),
             zones: std::collections::HashMap::new(),

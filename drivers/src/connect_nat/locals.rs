@@ -1,0 +1,86 @@
+//! The host's own IPv4 addresses, for ports published on every address:
+//! a connect to 192.0.2.1:8080 is the host's own port 8080 only while
+//! 192.0.2.1 is one of the host's addresses. The nftables rules ask the
+//! kernel (`fib daddr type local`); the programs cannot, so netd keeps a
+//! map of them, dumped at start and again after every address change the
+//! kernel announces.
+//!
+//! Until an added address reaches the map, connects to it take the DNAT
+//! path, which gives the same result; a removed one is dropped from the
+//! map as soon as the kernel's announcement is read.
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr};
+
+use futures::StreamExt;
+use netlink_packet_route::address::AddressAttribute;
+use rtnetlink::sys::{AsyncSocket, SocketAddr};
+use tracing::{debug, warn};
+
+use super::ConnectNat;
+use crate::KernelError;
+
+/// The IPv4 addresses of every link of the calling thread's namespace.
+async fn dump(handle: &rtnetlink::Handle) -> Result<BTreeSet<Ipv4Addr>, rtnetlink::Error> {
+    let mut out = BTreeSet::new();
+    let mut msgs = handle.address().get().execute();
+    while let Some(m) = msgs.next().await {
+        for a in m?.attributes {
+            // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer's on
+            // point-to-point links, and the same address elsewhere.
+            if let AddressAttribute::Local(IpAddr::V4(ip))
+            | AddressAttribute::Address(IpAddr::V4(ip)) = a
+            {
+                out.insert(ip);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Fills `nat`'s map of local addresses before returning, then keeps it
+/// up to date on the current tokio runtime, for as long as the runtime
+/// lives.
+pub async fn watch(nat: ConnectNat) -> Result<(), KernelError> {
+    let (mut conn, handle, mut events) =
+        rtnetlink::new_connection().map_err(|source| KernelError::Sys {
+            op: "opening a netlink socket for address changes".into(),
+            source,
+        })?;
+    // Subscribed before the first dump, so that no change falls between.
+    conn.socket_mut()
+        .socket_mut()
+        .bind(&SocketAddr::new(
+            0,
+            rtnetlink::constants::RTMGRP_IPV4_IFADDR,
+        ))
+        .map_err(|source| KernelError::Sys {
+            op: "subscribing to address changes".into(),
+            source,
+        })?;
+    tokio::spawn(conn);
+    refresh(&handle, &nat).await;
+    tokio::spawn(async move {
+        // Wait for a change, take every change already queued, dump again.
+        while events.next().await.is_some() {
+            while events.try_recv().is_ok() {}
+            refresh(&handle, &nat).await;
+        }
+    });
+    Ok(())
+}
+
+async fn refresh(handle: &rtnetlink::Handle, nat: &ConnectNat) {
+    match dump(handle).await {
+        Ok(addrs) => {
+            debug!(
+                count = addrs.len(),
+                "host addresses for connect-time translation"
+            );
+            if let Err(e) = nat.set_local_addrs(&addrs) {
+                warn!(error = %e, "could not update the host addresses of connect-time translation");
+            }
+        }
+        Err(e) => warn!(error = %e, "could not list the host's addresses"),
+    }
+}

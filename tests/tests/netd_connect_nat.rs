@@ -1,0 +1,135 @@
+//! Connect-time translation of published ports for the host's own clients,
+//! on the real kernel: the test host gives netd a cgroup of its own
+//! (`NETD_CONNECT_NAT_CGROUP`), every process of the test is in it, and a
+//! TCP connection from the host to a published port is made straight to
+//! the container (the kernel's socket table shows the container's address),
+//! while the application still sees the published address. What the
+//! programs must leave alone is left alone: other addresses (the host's
+//! own are followed as they come and go), ports
+//! published on one address, the containers' own sockets, and ports once
+//! unpublished. netd killed and started again attaches again.
+
+#![allow(clippy::unwrap_used)]
+
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use netd::api::portspec::PortBindings;
+use netd::api::types::{NetworkConnectRequest, NetworkCreateRequest, SandboxCreateRequest};
+use netd::client::Client;
+use tests::netd::{Netd, bindings, eventually, runtime};
+use tests::traffic::{Remote, in_ns, serve_tcp, tcp_get};
+use tests::{TestHost, run};
+
+/// Creates network `web` and sandbox `name` on it with `ports`; returns
+/// the sandbox's namespace path and address.
+fn published(c: &Client, name: &str, ports: PortBindings) -> (String, String) {
+    let rt = runtime();
+    if rt.block_on(c.network("web")).is_err() {
+        rt.block_on(c.network_create(&NetworkCreateRequest {
+            name: "web".into(),
+            ..Default::default()
+        }))
+        .unwrap();
+    }
+    let sb = rt
+        .block_on(c.sandbox_create(&SandboxCreateRequest {
+            name: name.into(),
+            port_bindings: Some(ports),
+            ..Default::default()
+        }))
+        .unwrap();
+    rt.block_on(c.network_connect(
+        "web",
+        &NetworkConnectRequest {
+            container: name.into(),
+            endpoint_config: None,
+        },
+    ))
+    .unwrap();
+    let ip = rt.block_on(c.sandbox(name)).unwrap().networks["web"]
+        .ip_address
+        .clone();
+    (sb.sandbox_key, ip)
+}
+
+/// Connects from the host to `addr` and returns what the application sees
+/// as its peer and what the kernel's socket table says the connection's
+/// destination is.
+fn connect(addr: &str) -> Result<(SocketAddr, String), String> {
+    let addr: SocketAddr = addr.parse().unwrap();
+    let s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|e| e.to_string())?;
+    let local = s.local_addr().unwrap();
+    let seen = s.peer_addr().unwrap();
+    let table = run("ss", &["-Htn", "src", &local.to_string()]);
+    let kernel = table
+        .split_whitespace()
+        .nth(4)
+        .unwrap_or_else(|| panic!("no socket from {local} in: {table}"))
+        .to_owned();
+    Ok((seen, kernel))
+}
+
+#[test]
+fn host_clients_reach_published_ports_straight_and_see_the_published_address() {
+    let host = TestHost::enter();
+    let cg = std::env::var("NETD_CONNECT_NAT_CGROUP").unwrap_or_default();
+    assert!(
+        cg.starts_with('/'),
+        "the test host gives netd a cgroup (NETD_CONNECT_NAT_CGROUP={cg:?})"
+    );
+    let mut netd = Netd::start(&host);
+    let c = netd.client();
+    let _remote = Remote::new();
+    let (srv, ip) = published(
+        &c,
+        "srv",
+        bindings(&[("80/tcp", "", "8080"), ("81/tcp", "127.0.0.1", "9090")]),
+    );
+    serve_tcp(&srv, 80);
+    serve_tcp(&srv, 81);
+
+    // On the host's LAN address and on 127.0.0.1: the connection goes to
+    // the container itself; getpeername() answers what was asked for.
+    for asked in ["192.0.2.1:8080", "127.0.0.1:8080", "127.0.0.1:9090"] {
+        let (seen, kernel) = connect(asked).unwrap();
+        let want = if asked.ends_with("9090") { 81 } else { 80 };
+        assert_eq!(seen.to_string(), asked);
+        assert_eq!(kernel, format!("{ip}:{want}"), "connecting to {asked}");
+        assert!(tcp_get(None, asked).unwrap().starts_with("peer="));
+    }
+    // An address the host gains is one of its own at once; one it loses
+    // is no longer (no route: the connect fails instead of reaching the
+    // container).
+    run("ip", &["addr", "add", "198.51.100.7/32", "dev", "lo"]);
+    let direct = format!("{ip}:80");
+    assert!(eventually(5, || connect("198.51.100.7:8080")
+        .is_ok_and(|(_, kernel)| kernel == direct)));
+    run("ip", &["addr", "del", "198.51.100.7/32", "dev", "lo"]);
+    assert!(eventually(5, || connect("198.51.100.7:8080").is_err()));
+    // A port published on 127.0.0.1 only is not on the other addresses.
+    assert!(connect("192.0.2.1:9090").is_err());
+    // Not the host's address: left alone (the neighbour refuses).
+    assert!(connect("192.0.2.2:8080").is_err());
+    // A container's own 127.0.0.1 is its own, not the host's.
+    let inside = srv.clone();
+    let own = in_ns(Some(&inside), || {
+        TcpStream::connect_timeout(&"127.0.0.1:8080".parse().unwrap(), Duration::from_secs(2))
+            .map(drop)
+            .map_err(|e| e.kind())
+    });
+    assert_eq!(own, Err(std::io::ErrorKind::ConnectionRefused));
+
+    // netd killed and started again: attached again, same translation.
+    netd.kill();
+    netd.start_again();
+    let (_, kernel) = connect("192.0.2.1:8080").unwrap();
+    assert_eq!(kernel, format!("{ip}:80"));
+
+    // Unpublished: nothing answers on the host port any more.
+    runtime().block_on(c.sandbox_remove("srv")).unwrap();
+    let gone = connect("192.0.2.1:8080");
+    assert!(gone.is_err(), "still answered after unpublishing: {gone:?}");
+    let gone = connect("127.0.0.1:8080");
+    assert!(gone.is_err(), "still answered after unpublishing: {gone:?}");
+}
