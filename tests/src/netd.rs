@@ -213,7 +213,16 @@ impl Drop for Netd {
 /// with its state under `data_root` (quiet logs) and waits until it
 /// answers; the child is the caller's to kill.
 pub async fn start_for_bench(data_root: &str) -> Result<(Child, Client), String> {
+    start_for_bench_with(data_root, &[]).await
+}
+
+/// [`start_for_bench`], with more environment for netd.
+pub async fn start_for_bench_with(
+    data_root: &str,
+    env: &[(&str, &str)],
+) -> Result<(Child, Client), String> {
     let child = Command::new(bin("netd"))
+        .envs(env.iter().copied())
         .args([
             "--data-root",
             data_root,

@@ -3,7 +3,9 @@
 //! `nft` command); rule and element counts with 10 and 1000 mappings; TCP
 //! throughput through a published port versus straight to the container,
 //! measured with iperf3 in the same run, from the host and from a LAN
-//! neighbour, next to the same figures for the peers' published ports:
+//! neighbour (the host's clients both through connect-time translation, in
+//! the cgroup netd gives it, and through DNAT, outside it), next to the
+//! same figures for the peers' published ports:
 //! Docker 20.10's userland proxy (`docker-proxy`) and netavark 1.4
 //! (Podman's, iptables DNAT), when installed.
 //!
@@ -131,11 +133,28 @@ fn sh(cmd: &[&str]) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// One iperf3 run of 4 s from `from_ns` (`None`: the host) to
-/// `target:port`, in Gbit/s received. Retried once: a server that has just
+/// One iperf3 run of 4 s from `from_ns` (`None`: the host), in `cgroup`
+/// when given, to `target:port`, in Gbit/s received. Retried once: a server that has just
 /// finished a test can refuse the next one for a moment.
-fn iperf(from_ns: Option<&str>, target: &str, port: u16) -> anyhow::Result<f64> {
+fn iperf(
+    from_ns: Option<&str>,
+    cgroup: Option<&str>,
+    target: &str,
+    port: u16,
+) -> anyhow::Result<f64> {
     let mut cmd: Vec<String> = Vec::new();
+    if let Some(cg) = cgroup {
+        // The client joins the cgroup before it starts.
+        cmd.extend(
+            [
+                "sh",
+                "-c",
+                r#"echo $$ > "$0/cgroup.procs" && exec "$@""#,
+                cg,
+            ]
+            .map(String::from),
+        );
+    }
     if let Some(ns) = from_ns {
         cmd.extend(["nsenter".into(), format!("--net={ns}")]);
     }
@@ -190,6 +209,10 @@ const ROUNDS: usize = 5;
 #[derive(Debug)]
 struct Row {
     label: String,
+    /// The name in the verdict line.
+    name: String,
+    /// The cgroup the host's client runs in (connect-time translation's).
+    host_cgroup: Option<String>,
     /// Target from the host, and from the LAN neighbour (`Err`: why not).
     host: Result<(String, u16), String>,
     lan: Result<(String, u16), String>,
@@ -224,6 +247,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn published(label: String, port: u16) -> Row {
     Row {
+        name: label
+            .split([' ', ','])
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+        host_cgroup: None,
         label,
         host: Ok((HOST_IP.into(), port)),
         lan: Ok((HOST_IP.into(), port)),
@@ -233,6 +262,8 @@ fn published(label: String, port: u16) -> Row {
 
 fn skipped(label: String, why: String) -> Row {
     Row {
+        name: String::new(),
+        host_cgroup: None,
         label,
         host: Err(why.clone()),
         lan: Err(why),
@@ -256,7 +287,20 @@ fn spawn_iperf_server(netns: &str) -> anyhow::Result<Child> {
 
 async fn throughput() -> anyhow::Result<()> {
     let mut procs = Reaped(Vec::new());
-    let (netd, c) = tests::netd::start_for_bench("/run/testhost/state/bench")
+    // Connect-time translation for the clients of one child cgroup of the
+    // test host's, so that the host's clients can be measured both ways.
+    let nat_cgroup = std::env::var("NETD_CONNECT_NAT_CGROUP")
+        .ok()
+        .filter(|p| p.starts_with('/'))
+        .map(|p| format!("{p}/connect-nat"));
+    if let Some(cg) = &nat_cgroup {
+        std::fs::create_dir_all(cg)?;
+    }
+    let env = [(
+        "NETD_CONNECT_NAT_CGROUP",
+        nat_cgroup.as_deref().unwrap_or("none"),
+    )];
+    let (netd, c) = tests::netd::start_for_bench_with("/run/testhost/state/bench", &env)
         .await
         .map_err(anyhow::Error::msg)?;
     procs.0.push(netd);
@@ -298,11 +342,27 @@ async fn throughput() -> anyhow::Result<()> {
     let mut rows = vec![
         Row {
             label: "direct to the container address".into(),
+            name: "direct".into(),
+            host_cgroup: None,
             host: Ok((ip.clone(), IPERF_PORT)),
             lan: Err("not routable (netd's firewall drops it)".into()),
             gbps: [Vec::new(), Vec::new()],
         },
-        published("netd, nftables DNAT".into(), NETD_PORT),
+        Row {
+            label: "netd, connect-time translation (eBPF)".into(),
+            name: "netd".into(),
+            host_cgroup: nat_cgroup.clone(),
+            host: match &nat_cgroup {
+                Some(_) => Ok((HOST_IP.into(), NETD_PORT)),
+                None => Err("no cgroup v2 for it".into()),
+            },
+            lan: Err("(remote clients: DNAT)".into()),
+            gbps: [Vec::new(), Vec::new()],
+        },
+        Row {
+            name: "netd-DNAT".into(),
+            ..published("netd, nftables DNAT".into(), NETD_PORT)
+        },
     ];
 
     // Docker 20.10's userland proxy, to the same container.
@@ -346,6 +406,8 @@ async fn throughput() -> anyhow::Result<()> {
                 _remote.route_via_host(peers::Netavark::SUBNET);
                 rows.push(Row {
                     label: "(check) direct to netavark's container".into(),
+                    name: String::new(),
+                    host_cgroup: None,
                     host: Ok((nv.ip.into(), IPERF_PORT)),
                     lan: Ok((nv.ip.into(), IPERF_PORT)),
                     gbps: [Vec::new(), Vec::new()],
@@ -381,13 +443,18 @@ async fn throughput() -> anyhow::Result<()> {
                 continue;
             };
             let ns = (from == Side::Lan).then_some(REMOTE_NETNS);
-            let g = iperf(ns, &target, port)?;
+            let cg = rows[i].host_cgroup.clone().filter(|_| from == Side::Host);
+            let g = iperf(ns, cg.as_deref(), &target, port)?;
             rows[i].gbps[from as usize].push(g);
         }
     }
     drop(proxy);
     if let Some(nv) = netavark {
         nv.teardown()?;
+    }
+    if let Some(cg) = &nat_cgroup {
+        // Its clients have all exited.
+        let _ = std::fs::remove_dir(cg);
     }
 
     // Each side's own direct figure: from the host, to netd's container;
@@ -447,9 +514,8 @@ async fn throughput() -> anyhow::Result<()> {
             .iter()
             .filter(|r| !r.label.starts_with('('))
             .filter_map(|r| {
-                let name = r.label.split([' ', ',']).next().unwrap_or_default();
                 r.summary(from, &direct_of(from))
-                    .map(|(_, p)| format!("{name} {p:.0}%"))
+                    .map(|(_, p)| format!("{} {p:.0}%", r.name))
             })
             .collect::<Vec<_>>()
             .join(", ")
