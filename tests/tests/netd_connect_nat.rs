@@ -70,6 +70,41 @@ fn connect(addr: &str) -> Result<(SocketAddr, String), String> {
     Ok((seen, kernel))
 }
 
+/// Connects from the host, bound to `local` first, to `addr`; returns what
+/// the server said and the connection's destination in the kernel's table.
+fn connect_bound(local: &str, addr: &str) -> Result<(String, String), String> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, SockaddrIn, bind, connect, socket};
+    use std::io::Read;
+    let fd = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .unwrap();
+    let local: std::net::SocketAddrV4 = format!("{local}:0").parse().unwrap();
+    bind(
+        std::os::fd::AsRawFd::as_raw_fd(&fd),
+        &SockaddrIn::from(local),
+    )
+    .unwrap();
+    let to: std::net::SocketAddrV4 = addr.parse().unwrap();
+    connect(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrIn::from(to))
+        .map_err(|e| e.to_string())?;
+    let mut s = TcpStream::from(fd);
+    let from = s.local_addr().unwrap();
+    let table = run("ss", &["-Htn", "src", &from.to_string()]);
+    let kernel = table
+        .split_whitespace()
+        .nth(4)
+        .unwrap_or_default()
+        .to_owned();
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut said = String::new();
+    s.read_to_string(&mut said).map_err(|e| e.to_string())?;
+    Ok((said.trim().to_owned(), kernel))
+}
+
 #[test]
 fn host_clients_reach_published_ports_straight_and_see_the_published_address() {
     let host = TestHost::enter();
@@ -107,6 +142,12 @@ fn host_clients_reach_published_ports_straight_and_see_the_published_address() {
         .is_ok_and(|(_, kernel)| kernel == direct)));
     run("ip", &["addr", "del", "198.51.100.7/32", "dev", "lo"]);
     assert!(eventually(5, || connect("198.51.100.7:8080").is_err()));
+    // A client bound to a loopback address keeps to the DNAT path (whose
+    // masquerade gives the container an address it can answer) and is
+    // answered.
+    let (peer, kernel) = connect_bound("127.0.0.1", "127.0.0.1:8080").unwrap();
+    assert!(peer.starts_with("peer="), "{peer}");
+    assert_eq!(kernel, "127.0.0.1:8080");
     // A port published on 127.0.0.1 only is not on the other addresses.
     assert!(connect("192.0.2.1:9090").is_err());
     // Not the host's address: left alone (the neighbour refuses).

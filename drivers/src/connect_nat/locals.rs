@@ -25,15 +25,18 @@ async fn dump(handle: &rtnetlink::Handle) -> Result<BTreeSet<Ipv4Addr>, rtnetlin
     let mut out = BTreeSet::new();
     let mut msgs = handle.address().get().execute();
     while let Some(m) = msgs.next().await {
+        // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer's on
+        // point-to-point links, and the address itself where IFA_LOCAL is
+        // absent.
+        let (mut local, mut address) = (None, None);
         for a in m?.attributes {
-            // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer's on
-            // point-to-point links, and the same address elsewhere.
-            if let AddressAttribute::Local(IpAddr::V4(ip))
-            | AddressAttribute::Address(IpAddr::V4(ip)) = a
-            {
-                out.insert(ip);
+            match a {
+                AddressAttribute::Local(IpAddr::V4(ip)) => local = Some(ip),
+                AddressAttribute::Address(IpAddr::V4(ip)) => address = Some(ip),
+                _ => {}
             }
         }
+        out.extend(local.or(address));
     }
     Ok(out)
 }
@@ -66,6 +69,10 @@ pub async fn watch(nat: ConnectNat) -> Result<(), KernelError> {
             while events.try_recv().is_ok() {}
             refresh(&handle, &nat).await;
         }
+        // Stale addresses would translate connects to addresses that are
+        // no longer the host's: better none at all.
+        warn!("address changes can no longer be followed: connect-time translation stops");
+        nat.detach();
     });
     Ok(())
 }

@@ -117,11 +117,12 @@ struct Inner {
     /// What `locals` holds.
     local_addrs: BTreeSet<Ipv4Addr>,
     _peers: OwnedFd,
-    _links: Vec<OwnedFd>,
+    /// The attachments; empty once detached.
+    links: Vec<OwnedFd>,
 }
 
 /// The attached programs and their maps. Cloning shares them. Dropping the
-/// last clone detaches the programs.
+/// last clone detaches the programs; so does a map update that fails.
 #[derive(Debug, Clone)]
 pub struct ConnectNat {
     inner: Arc<Mutex<Inner>>,
@@ -139,11 +140,19 @@ impl ConnectNat {
         })?;
         let cg = OwnedFd::from(cg);
         let cookie = sys::netns_cookie().map_err(bpf_err("reading the netns cookie"))?;
-        let ports = sys::map_create(sys::MapType::Hash, "netd_ports", 8, 8, MAX_PORTS)
+        // Hash maps grow as entries come (no preallocation): most hosts
+        // publish a handful of ports.
+        let ports = sys::map_create(sys::MapType::HashNoPrealloc, "netd_ports", 8, 8, MAX_PORTS)
             .map_err(bpf_err("creating the ports map"))?;
-        let locals = sys::map_create(sys::MapType::Hash, "netd_locals", 4, 4, MAX_LOCALS)
-            .map_err(bpf_err("creating the local addresses map"))?;
-        let peers = sys::map_create(sys::MapType::LruHash, "netd_peers", 8, 8, MAX_PEERS)
+        let locals = sys::map_create(
+            sys::MapType::HashNoPrealloc,
+            "netd_locals",
+            4,
+            4,
+            MAX_LOCALS,
+        )
+        .map_err(bpf_err("creating the local addresses map"))?;
+        let peers = sys::map_create(sys::MapType::LruHash, "netd_peers", 8, 16, MAX_PEERS)
             .map_err(bpf_err("creating the peers map"))?;
         let maps = program::MapFds {
             ports: ports.as_raw_fd(),
@@ -176,7 +185,7 @@ impl ConnectNat {
                 published: BTreeMap::new(),
                 local_addrs: BTreeSet::new(),
                 _peers: peers,
-                _links: links,
+                links,
             })),
             cgroup: cgroup.to_owned(),
         })
@@ -188,74 +197,102 @@ impl ConnectNat {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // A panic while holding the lock leaves at worst a stale mirror,
-        // which the next full replacement corrects.
+        // A panic while holding the lock can only have happened between
+        // two map writes; the maps stay usable.
         self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs `f` on the maps; if it fails, the maps may no longer say what
+    /// the tables say, so the programs are detached for good and every
+    /// client goes through DNAT: slower, never wrong.
+    fn guarded(
+        &self,
+        f: impl FnOnce(&mut Inner) -> Result<(), ConnectNatError>,
+    ) -> Result<(), ConnectNatError> {
+        let mut inner = self.lock();
+        let r = f(&mut inner);
+        if r.is_err() {
+            inner.links.clear();
+        }
+        r
+    }
+
+    /// Detaches the programs: from now on every client goes through DNAT.
+    pub fn detach(&self) {
+        self.lock().links.clear();
+    }
+
+    /// Whether the programs are still attached (a failed map update
+    /// detaches them).
+    pub fn is_attached(&self) -> bool {
+        !self.lock().links.is_empty()
     }
 
     /// Mirrors a firewall change's published ports, in its order; `replace`
     /// when the change replaced every port (the mirror then drops what the
     /// change did not add).
     pub fn apply(&self, replace: bool, ops: &[PortOp]) -> Result<(), ConnectNatError> {
-        let mut inner = self.lock();
-        let mut want = if replace {
-            BTreeMap::new()
-        } else {
-            inner.published.clone()
-        };
-        for op in ops {
-            match op {
-                PortOp::Add(p) => {
-                    if let Some((k, v)) = entry(p) {
-                        want.insert(k, v);
+        self.guarded(|inner| {
+            let mut want = if replace {
+                BTreeMap::new()
+            } else {
+                inner.published.clone()
+            };
+            for op in ops {
+                match op {
+                    PortOp::Add(p) => {
+                        if let Some((k, v)) = entry(p) {
+                            want.insert(k, v);
+                        }
                     }
-                }
-                PortOp::Remove(p) => {
-                    if let Some((k, _)) = entry(p) {
-                        want.remove(&k);
+                    PortOp::Remove(p) => {
+                        if let Some((k, _)) = entry(p) {
+                            want.remove(&k);
+                        }
                     }
                 }
             }
-        }
-        let stale: Vec<PortKey> = inner
-            .published
-            .keys()
-            .filter(|k| !want.contains_key(*k))
-            .copied()
-            .collect();
-        for k in stale {
-            sys::map_delete(&inner.ports, &k).map_err(bpf_err("deleting a published port"))?;
-            inner.published.remove(&k);
-        }
-        for (k, v) in want {
-            if inner.published.get(&k) != Some(&v) {
-                sys::map_update(&inner.ports, &k, &v)
-                    .map_err(bpf_err("adding a published port"))?;
-                inner.published.insert(k, v);
+            let stale: Vec<PortKey> = inner
+                .published
+                .keys()
+                .filter(|k| !want.contains_key(*k))
+                .copied()
+                .collect();
+            for k in stale {
+                sys::map_delete(&inner.ports, &k).map_err(bpf_err("deleting a published port"))?;
+                inner.published.remove(&k);
             }
-        }
-        Ok(())
+            for (k, v) in want {
+                if inner.published.get(&k) != Some(&v) {
+                    sys::map_update(&inner.ports, &k, &v)
+                        .map_err(bpf_err("adding a published port"))?;
+                    inner.published.insert(k, v);
+                }
+            }
+            Ok(())
+        })
     }
 
     /// Sets the host's own IPv4 addresses, for which ports published on
     /// every address hold (127.0.0.0/8 always does).
     pub fn set_local_addrs(&self, addrs: &BTreeSet<Ipv4Addr>) -> Result<(), ConnectNatError> {
-        let mut inner = self.lock();
-        let gone: Vec<Ipv4Addr> = inner.local_addrs.difference(addrs).copied().collect();
-        for ip in gone {
-            sys::map_delete(&inner.locals, &ip.octets())
-                .map_err(bpf_err(format!("forgetting local address {ip}")))?;
-            inner.local_addrs.remove(&ip);
-        }
-        let new: Vec<Ipv4Addr> = addrs.difference(&inner.local_addrs).copied().collect();
-        for ip in new {
-            sys::map_update(&inner.locals, &ip.octets(), &1u32.to_ne_bytes())
-                .map_err(bpf_err(format!("adding local address {ip}")))?;
-            inner.local_addrs.insert(ip);
-        }
-        Ok(())
+        self.guarded(|inner| {
+            let gone: Vec<Ipv4Addr> = inner.local_addrs.difference(addrs).copied().collect();
+            for ip in gone {
+                sys::map_delete(&inner.locals, &ip.octets())
+                    .map_err(bpf_err(format!("forgetting local address {ip}")))?;
+                inner.local_addrs.remove(&ip);
+            }
+            let new: Vec<Ipv4Addr> = addrs.difference(&inner.local_addrs).copied().collect();
+            for ip in new {
+                sys::map_update(&inner.locals, &ip.octets(), &1u32.to_ne_bytes())
+                    .map_err(bpf_err(format!("adding local address {ip}")))?;
+                inner.local_addrs.insert(ip);
+            }
+            Ok(())
+        })
     }
 
     /// The published ports the programs translate (for logs and tests).

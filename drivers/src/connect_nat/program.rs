@@ -10,12 +10,13 @@
 //! netd's own network namespace that connects to a published address:
 //!
 //! ```text
-//! key = (daddr, dport)            in ports  -> found
-//! daddr is 127/8 or in locals:
-//!   key = (0.0.0.0, dport)        in ports  -> found
-//! otherwise                                 -> leave the connect alone
-//! found: remember (daddr, dport) under the socket's cookie in peers,
-//!        and connect to the container's (address, port) instead
+//! the client is bound to 127/8                  -> leave it to DNAT
+//! daddr is neither 127/8 nor in locals          -> leave the connect alone
+//! key = (daddr, dport)            in ports      -> found
+//! key = (0.0.0.0, dport)          in ports      -> found
+//! otherwise                                     -> leave the connect alone
+//! found: remember (daddr, dport, container's) under the socket's cookie
+//!        in peers, and connect to the container's (address, port) instead
 //! ```
 //!
 //! `getpeername4` (at `BPF_CGROUP_INET4_GETPEERNAME`) answers the address
@@ -71,6 +72,9 @@ const GET_NETNS_COOKIE: i32 = 122;
 const CTX_USER_IP4: i16 = 4;
 const CTX_USER_PORT: i16 = 24;
 const CTX_PROTOCOL: i16 = 36;
+const CTX_SK: i16 = 64;
+/// Offset of `src_ip4` in `struct bpf_sock`, what `CTX_SK` points to.
+const SOCK_SRC_IP4: i16 = 24;
 
 const IPPROTO_TCP: i32 = 6;
 
@@ -103,6 +107,11 @@ pub enum Reg {
 }
 
 use Reg::{R0, R1, R2, R3, R4, R6, R7, R8, R9, R10};
+
+// `struct bpf_insn` packs the two registers as bit fields, whose order
+// follows the machine's byte order; only the little-endian one is written.
+#[cfg(not(target_endian = "little"))]
+compile_error!("connect_nat::program encodes instructions for little-endian machines only");
 
 fn insn(code: u8, dst: Reg, src: u8, off: i16, imm: i32) -> Insn {
     Insn {
@@ -152,6 +161,9 @@ impl Asm {
     }
     fn load32(&mut self, dst: Reg, base: Reg, off: i16) -> &mut Self {
         self.emit(insn(LDX | MEM | W, dst, base as u8, off, 0))
+    }
+    fn load64(&mut self, dst: Reg, base: Reg, off: i16) -> &mut Self {
+        self.emit(insn(LDX | MEM | DW, dst, base as u8, off, 0))
     }
     fn store32(&mut self, base: Reg, off: i16, src: Reg) -> &mut Self {
         self.emit(insn(STX | MEM | W, base, src as u8, off, 0))
@@ -239,46 +251,55 @@ pub fn connect4(maps: MapFds, netns_cookie: u64) -> Vec<Insn> {
         .call(GET_NETNS_COOKIE)
         .load_imm64(R1, 0, netns_cookie)
         .jump_reg(JNE, R0, R1, "out")
+        // A client bound to a loopback address keeps to the DNAT path,
+        // whose masquerade gives the container an address it can answer.
+        .load64(R1, R6, CTX_SK)
+        .load32(R1, R1, SOCK_SRC_IP4)
+        .and32_imm(R1, first_octet_mask())
+        .jump_imm(JEQ, R1, loopback_first_octet(), "out")
         // r7 = daddr, r8 = dport, both in network order as the socket has them.
         .load32(R7, R6, CTX_USER_IP4)
         .load32(R8, R6, CTX_USER_PORT)
+        // Published ports are the host's own: 127/8 or one of its addresses.
+        .mov(R1, R7)
+        .and32_imm(R1, first_octet_mask())
+        .jump_imm(JEQ, R1, loopback_first_octet(), "local")
+        .store32(R10, -12, R7)
+        .load_map(R1, maps.locals)
+        .stack_ptr(R2, -12)
+        .call(MAP_LOOKUP_ELEM)
+        .jump_imm(JEQ, R0, 0, "out")
+        .label("local")
+        // The mapping for this address, else the one for every address.
         .store32(R10, -8, R7)
         .store32(R10, -4, R8)
         .load_map(R1, maps.ports)
         .stack_ptr(R2, -8)
         .call(MAP_LOOKUP_ELEM)
         .jump_imm(JNE, R0, 0, "found")
-        // Wildcard mappings hold for the host's own addresses only.
-        .mov(R1, R7)
-        .and32_imm(R1, first_octet_mask())
-        .jump_imm(JEQ, R1, loopback_first_octet(), "any")
-        .store32(R10, -12, R7)
-        .load_map(R1, maps.locals)
-        .stack_ptr(R2, -12)
-        .call(MAP_LOOKUP_ELEM)
-        .jump_imm(JEQ, R0, 0, "out")
-        .label("any")
         .store32_imm(R10, -8, 0)
         .load_map(R1, maps.ports)
         .stack_ptr(R2, -8)
         .call(MAP_LOOKUP_ELEM)
         .jump_imm(JEQ, R0, 0, "out")
         .label("found")
-        // Connect to the container instead.
+        // Connect to the container instead, and remember both addresses
+        // for getpeername: [asked ip, asked port, container ip, port].
         .mov(R9, R0)
+        .store32(R10, -32, R7)
+        .store32(R10, -28, R8)
         .load32(R1, R9, 0)
+        .store32(R10, -24, R1)
         .store32(R6, CTX_USER_IP4, R1)
         .load32(R1, R9, 4)
+        .store32(R10, -20, R1)
         .store32(R6, CTX_USER_PORT, R1)
-        // Remember what was asked for, for getpeername.
-        .store32(R10, -24, R7)
-        .store32(R10, -20, R8)
         .mov(R1, R6)
         .call(GET_SOCKET_COOKIE)
-        .store64(R10, -16, R0)
+        .store64(R10, -8, R0)
         .load_map(R1, maps.peers)
-        .stack_ptr(R2, -16)
-        .stack_ptr(R3, -24)
+        .stack_ptr(R2, -8)
+        .stack_ptr(R3, -32)
         .mov_imm(R4, 0)
         .call(MAP_UPDATE_ELEM)
         .label("out")
@@ -288,7 +309,9 @@ pub fn connect4(maps: MapFds, netns_cookie: u64) -> Vec<Insn> {
     a.finish()
 }
 
-/// `getpeername4`: the address a translated socket asked for.
+/// `getpeername4`: the address a translated socket asked for, while the
+/// socket's peer is still the container it was sent to (a socket whose
+/// connect failed may connect again, elsewhere).
 pub fn getpeername4(maps: MapFds) -> Vec<Insn> {
     let mut a = Asm::default();
     a.mov(R6, R1)
@@ -298,6 +321,12 @@ pub fn getpeername4(maps: MapFds) -> Vec<Insn> {
         .stack_ptr(R2, -8)
         .call(MAP_LOOKUP_ELEM)
         .jump_imm(JEQ, R0, 0, "out")
+        .load32(R1, R6, CTX_USER_IP4)
+        .load32(R2, R0, 8)
+        .jump_reg(JNE, R1, R2, "out")
+        .load32(R1, R6, CTX_USER_PORT)
+        .load32(R2, R0, 12)
+        .jump_reg(JNE, R1, R2, "out")
         .load32(R1, R0, 0)
         .store32(R6, CTX_USER_IP4, R1)
         .load32(R1, R0, 4)
@@ -358,8 +387,9 @@ mod tests {
             .filter(|(_, i)| is_jump(i))
             .map(|(at, i)| (at.cast_signed() + 1 + isize::from(i.off)).cast_unsigned())
             .collect();
-        // Not TCP, another namespace, not local, wildcard miss.
-        assert_eq!(targets.iter().filter(|&&t| t == out).count(), 4);
+        // Not TCP, another namespace, a loopback client, not local,
+        // wildcard miss.
+        assert_eq!(targets.iter().filter(|&&t| t == out).count(), 5);
     }
 
     #[test]

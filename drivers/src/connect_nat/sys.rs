@@ -18,22 +18,33 @@ const LINK_CREATE: i32 = 28;
 /// `BPF_PROG_TYPE_CGROUP_SOCK_ADDR`.
 const PROG_TYPE_CGROUP_SOCK_ADDR: u32 = 18;
 
-/// Map types (`enum bpf_map_type`).
+/// Map types (`enum bpf_map_type`), with their creation flags.
 #[derive(Debug, Clone, Copy)]
-#[repr(u32)]
 pub enum MapType {
-    /// `BPF_MAP_TYPE_HASH`.
-    Hash = 1,
+    /// `BPF_MAP_TYPE_HASH` with `BPF_F_NO_PREALLOC`: entries are allocated
+    /// as they are added.
+    HashNoPrealloc,
     /// `BPF_MAP_TYPE_LRU_HASH`: full maps drop their least recently used
     /// entries instead of refusing new ones.
-    LruHash = 9,
+    LruHash,
+}
+
+impl MapType {
+    /// `map_type` and `map_flags`.
+    fn codes(self) -> (u32, u32) {
+        match self {
+            Self::HashNoPrealloc => (1, 1),
+            Self::LruHash => (9, 0),
+        }
+    }
 }
 
 /// Where a program runs (`enum bpf_attach_type`).
 #[derive(Debug, Clone, Copy)]
 #[repr(u32)]
 pub enum AttachType {
-    /// `connect()` of an IPv4 (or v4-mapped) socket.
+    /// `connect()` of an `AF_INET` socket (not of an `AF_INET6` one, even
+    /// to a v4-mapped address).
     Inet4Connect = 10,
     /// `getpeername()` of an IPv4 socket.
     Inet4Getpeername = 29,
@@ -95,11 +106,13 @@ pub fn map_create(
     value_size: u32,
     max_entries: u32,
 ) -> io::Result<OwnedFd> {
+    let (map_type, flags) = kind.codes();
     Attr::new()
-        .u32(0, kind as u32)
+        .u32(0, map_type)
         .u32(4, key_size)
         .u32(8, value_size)
         .u32(12, max_entries)
+        .u32(16, flags)
         .name(28, name)
         .call_fd(MAP_CREATE)
 }

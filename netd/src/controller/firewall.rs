@@ -48,7 +48,7 @@ impl Controller {
         if let (Some(nat), Some((replace, ops))) = (&self.connect_nat, ops)
             && let Err(e) = nat.apply(replace, &ops)
         {
-            warn!(error = %e, "connect-time translation is out of step with the published ports");
+            warn!(error = %e, "connect-time translation stopped: DNAT carries every client from now on");
         }
         Ok(())
     }
@@ -62,7 +62,7 @@ impl Controller {
             .map(PortOp::Add)
             .collect();
         if let Err(e) = nat.apply(true, &ops) {
-            warn!(error = %e, "connect-time translation is out of step with the published ports");
+            warn!(error = %e, "connect-time translation stopped: DNAT carries every client from now on");
         }
         info!(
             cgroup = %nat.cgroup().display(),
