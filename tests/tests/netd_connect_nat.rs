@@ -105,6 +105,30 @@ fn connect_bound(local: &str, addr: &str) -> Result<(String, String), String> {
     Ok((said.trim().to_owned(), kernel))
 }
 
+/// Connects one socket to `first` (which must refuse), then to `then`;
+/// returns what getpeername() answers.
+fn reconnect(first: &str, then: SocketAddr) -> SocketAddr {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, SockaddrIn, connect, socket};
+    use std::os::fd::AsRawFd;
+    let fd = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .unwrap();
+    let first: std::net::SocketAddrV4 = first.parse().unwrap();
+    assert_eq!(
+        connect(fd.as_raw_fd(), &SockaddrIn::from(first)),
+        Err(nix::errno::Errno::ECONNREFUSED)
+    );
+    let SocketAddr::V4(then) = then else {
+        panic!("IPv4 only")
+    };
+    connect(fd.as_raw_fd(), &SockaddrIn::from(then)).unwrap();
+    TcpStream::from(fd).peer_addr().unwrap()
+}
+
 #[test]
 fn host_clients_reach_published_ports_straight_and_see_the_published_address() {
     let host = TestHost::enter();
@@ -119,7 +143,11 @@ fn host_clients_reach_published_ports_straight_and_see_the_published_address() {
     let (srv, ip) = published(
         &c,
         "srv",
-        bindings(&[("80/tcp", "", "8080"), ("81/tcp", "127.0.0.1", "9090")]),
+        bindings(&[
+            ("80/tcp", "", "8080"),
+            ("81/tcp", "127.0.0.1", "9090"),
+            ("82/tcp", "", "7070"),
+        ]),
     );
     serve_tcp(&srv, 80);
     serve_tcp(&srv, 81);
@@ -148,6 +176,11 @@ fn host_clients_reach_published_ports_straight_and_see_the_published_address() {
     let (peer, kernel) = connect_bound("127.0.0.1", "127.0.0.1:8080").unwrap();
     assert!(peer.starts_with("peer="), "{peer}");
     assert_eq!(kernel, "127.0.0.1:8080");
+    // A translated connect that fails (nothing listens on port 82), then
+    // the same socket connected elsewhere: getpeername() tells the truth.
+    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let retried = reconnect("192.0.2.1:7070", elsewhere.local_addr().unwrap());
+    assert_eq!(retried, elsewhere.local_addr().unwrap());
     // A port published on 127.0.0.1 only is not on the other addresses.
     assert!(connect("192.0.2.1:9090").is_err());
     // Not the host's address: left alone (the neighbour refuses).
