@@ -70,18 +70,24 @@ fn connect(addr: &str) -> Result<(SocketAddr, String), String> {
     Ok((seen, kernel))
 }
 
-/// Connects from the host, bound to `local` first, to `addr`; returns what
-/// the server said and the connection's destination in the kernel's table.
-fn connect_bound(local: &str, addr: &str) -> Result<(String, String), String> {
-    use nix::sys::socket::{AddressFamily, SockFlag, SockType, SockaddrIn, bind, connect, socket};
-    use std::io::Read;
-    let fd = socket(
+/// A new IPv4 TCP socket, not yet bound or connected.
+fn tcp_socket() -> std::os::fd::OwnedFd {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
+    socket(
         AddressFamily::Inet,
         SockType::Stream,
         SockFlag::SOCK_CLOEXEC,
         None,
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// Connects from the host, bound to `local` first, to `addr`; returns what
+/// the server said and the connection's destination in the kernel's table.
+fn connect_bound(local: &str, addr: &str) -> Result<(String, String), String> {
+    use nix::sys::socket::{SockaddrIn, bind, connect};
+    use std::io::Read;
+    let fd = tcp_socket();
     let local: std::net::SocketAddrV4 = format!("{local}:0").parse().unwrap();
     bind(
         std::os::fd::AsRawFd::as_raw_fd(&fd),
@@ -108,15 +114,9 @@ fn connect_bound(local: &str, addr: &str) -> Result<(String, String), String> {
 /// Connects one socket to `first` (which must refuse), then to `then`;
 /// returns what getpeername() answers.
 fn reconnect(first: &str, then: SocketAddr) -> SocketAddr {
-    use nix::sys::socket::{AddressFamily, SockFlag, SockType, SockaddrIn, connect, socket};
+    use nix::sys::socket::{SockaddrIn, connect};
     use std::os::fd::AsRawFd;
-    let fd = socket(
-        AddressFamily::Inet,
-        SockType::Stream,
-        SockFlag::SOCK_CLOEXEC,
-        None,
-    )
-    .unwrap();
+    let fd = tcp_socket();
     let first: std::net::SocketAddrV4 = first.parse().unwrap();
     assert_eq!(
         connect(fd.as_raw_fd(), &SockaddrIn::from(first)),
