@@ -9,6 +9,9 @@
 //! Docker 20.10's userland proxy (`docker-proxy`) and netavark 1.4
 //! (Podman's, iptables DNAT), when installed.
 //!
+//! Then what connect-time translation costs the host's other connections
+//! and saves on a published one's set-up (see `ports_bench/connects.rs`).
+//!
 //! Runs inside a throwaway host (`make bench-ports`), prints figures,
 //! asserts nothing.
 
@@ -19,6 +22,8 @@ use drivers::firewall::{Change, NetworkRules, Nft, Protocol, PublishedPort};
 use netd::api::portspec::{PortBinding, PortBindings};
 use netd::api::types::{NetworkConnectRequest, NetworkCreateRequest, SandboxCreateRequest};
 
+#[path = "ports_bench/connects.rs"]
+mod connects;
 #[path = "ports_bench/peers.rs"]
 mod peers;
 
@@ -133,7 +138,7 @@ fn sh(cmd: &[&str]) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// One iperf3 run of 4 s from `from_ns` (`None`: the host), in `cgroup`
+/// One iperf3 run of 3 s from `from_ns` (`None`: the host), in `cgroup`
 /// when given, to `target:port`, in Gbit/s received. Retried once: a server that has just
 /// finished a test can refuse the next one for a moment.
 fn iperf(
@@ -166,7 +171,12 @@ fn iperf(
             "-p",
             &port.to_string(),
             "-t",
-            "4",
+            "3",
+            // The client on CPU 0, the server on CPU 1, in every run: left
+            // to the scheduler, where the two land moves a run's figure
+            // by more than the paths differ.
+            "-A",
+            "0,1",
             "-J",
         ]
         .map(String::from),
@@ -202,8 +212,10 @@ const IPERF_PORT: u16 = 5201;
 const NETD_PORT: u16 = 5201;
 const DOCKER_PROXY_PORT: u16 = 5202;
 const NETAVARK_PORT: u16 = 5203;
+/// The published port of the connection set-up figures.
+const CONNECT_PORT: u16 = 5210;
 /// Rounds; each one runs every path once, in an order rotated per round.
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 8;
 
 /// One way to the iperf3 server of a container, and its figures.
 #[derive(Debug)]
@@ -288,12 +300,16 @@ fn spawn_iperf_server(netns: &str) -> anyhow::Result<Child> {
 async fn throughput() -> anyhow::Result<()> {
     let mut procs = Reaped(Vec::new());
     // Connect-time translation for the clients of one child cgroup of the
-    // test host's, so that the host's clients can be measured both ways.
-    let nat_cgroup = std::env::var("NETD_CONNECT_NAT_CGROUP")
+    // test host's, so that the host's clients can be measured both ways;
+    // every other client runs in a sibling cgroup, at the same depth.
+    let test_host_cgroup = std::env::var("NETD_CONNECT_NAT_CGROUP")
         .ok()
-        .filter(|p| p.starts_with('/'))
+        .filter(|p| p.starts_with('/'));
+    let nat_cgroup = test_host_cgroup
+        .as_ref()
         .map(|p| format!("{p}/connect-nat"));
-    if let Some(cg) = &nat_cgroup {
+    let plain_cgroup = test_host_cgroup.as_ref().map(|p| format!("{p}/plain"));
+    for cg in nat_cgroup.iter().chain(&plain_cgroup) {
         std::fs::create_dir_all(cg)?;
     }
     let env = [(
@@ -319,6 +335,15 @@ async fn throughput() -> anyhow::Result<()> {
             host_port: NETD_PORT.to_string(),
         }],
     );
+    // A second published port, to a server that writes a line and closes,
+    // for the connection set-up figures.
+    ports.insert(
+        "80/tcp".into(),
+        vec![PortBinding {
+            host_ip: String::new(),
+            host_port: CONNECT_PORT.to_string(),
+        }],
+    );
     let sb = c
         .sandbox_create(&SandboxCreateRequest {
             name: "iperf".into(),
@@ -338,6 +363,7 @@ async fn throughput() -> anyhow::Result<()> {
         .ip_address
         .clone();
     procs.0.push(spawn_iperf_server(&sb.sandbox_key)?);
+    tests::traffic::serve_tcp(&sb.sandbox_key, 80);
 
     let mut rows = vec![
         Row {
@@ -443,17 +469,23 @@ async fn throughput() -> anyhow::Result<()> {
                 continue;
             };
             let ns = (from == Side::Lan).then_some(REMOTE_NETNS);
-            let cg = rows[i].host_cgroup.clone().filter(|_| from == Side::Host);
-            let g = iperf(ns, cg.as_deref(), &target, port)?;
+            let cg = match from {
+                Side::Host => rows[i].host_cgroup.as_ref().or(plain_cgroup.as_ref()),
+                Side::Lan => plain_cgroup.as_ref(),
+            };
+            let g = iperf(ns, cg.map(String::as_str), &target, port)?;
             rows[i].gbps[from as usize].push(g);
         }
+    }
+    if let (Some(nat), Some(plain)) = (&nat_cgroup, &plain_cgroup) {
+        connects::report(nat, plain, &format!("{HOST_IP}:{CONNECT_PORT}"))?;
     }
     drop(proxy);
     if let Some(nv) = netavark {
         nv.teardown()?;
     }
-    if let Some(cg) = &nat_cgroup {
-        // Its clients have all exited.
+    for cg in nat_cgroup.iter().chain(&plain_cgroup) {
+        // Their clients have all exited.
         let _ = std::fs::remove_dir(cg);
     }
 
@@ -471,7 +503,7 @@ async fn throughput() -> anyhow::Result<()> {
         _ => host_direct.clone(),
     };
     println!(
-        "TCP throughput (iperf3, {ROUNDS} rounds of 4 s runs alternating the paths, medians, same run;"
+        "TCP throughput (iperf3, {ROUNDS} rounds of 3 s runs alternating the paths, medians, same run;"
     );
     if lan_direct.is_some() {
         println!(
@@ -530,6 +562,12 @@ async fn throughput() -> anyhow::Result<()> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, addr, n] = &args[..]
+        && flag == connects::LOOP_FLAG
+    {
+        return connects::child(addr, n);
+    }
     // The init of a throwaway host: netd, docker-proxy and netavark change
     // this network namespace's links and firewall tables.
     anyhow::ensure!(
