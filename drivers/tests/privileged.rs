@@ -259,3 +259,74 @@ mod firewall {
         ruleset_loads_and_changes_with(&Nft::command_only());
     }
 }
+
+/// Connects to `addr` from this thread's namespace and cgroup; the server's
+/// address as getpeername() gives it, and as the kernel's socket table has
+/// it.
+fn connect_seen(addr: &str) -> std::io::Result<(String, String)> {
+    let s = std::net::TcpStream::connect(addr)?;
+    let local = s.local_addr()?.to_string();
+    let table = tests::run("ss", &["-Htn", "src", &local]);
+    let kernel = table
+        .split_whitespace()
+        .nth(4)
+        .unwrap_or_default()
+        .to_owned();
+    Ok((s.peer_addr()?.to_string(), kernel))
+}
+
+#[tokio::test]
+async fn connect_nat_translates_published_ports_until_it_is_detached() {
+    use drivers::connect_nat::{ConnectNat, locals};
+    use drivers::firewall::{PortOp, Protocol, PublishedPort};
+    let _host = TestHost::enter();
+    let cgroup = std::env::var("NETD_CONNECT_NAT_CGROUP").unwrap();
+    let nat = ConnectNat::attach(Path::new(&cgroup)).unwrap();
+    locals::watch(nat.clone()).await.unwrap();
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let real = server.local_addr().unwrap();
+    let port = |host_ip: Option<&str>, host_port: u16| PublishedPort {
+        host_ip: host_ip.map(|ip| ip.parse().unwrap()),
+        host_port,
+        protocol: Protocol::Tcp,
+        container_ip: real.ip(),
+        container_port: real.port(),
+    };
+    nat.apply(
+        false,
+        &[
+            PortOp::Add(port(None, 7001)),
+            PortOp::Add(port(Some("127.0.0.2"), 7002)),
+        ],
+    )
+    .unwrap();
+    // Nothing listens on 7001 or 7002: only the translation can answer.
+    let (seen, kernel) = connect_seen("127.0.0.1:7001").unwrap();
+    assert_eq!(
+        (seen.as_str(), kernel),
+        ("127.0.0.1:7001", real.to_string())
+    );
+    assert!(connect_seen("127.0.0.2:7002").is_ok());
+    assert!(
+        connect_seen("127.0.0.1:7002").is_err(),
+        "7002 is on 127.0.0.2 only"
+    );
+
+    // A full replacement keeps exactly what it names.
+    nat.apply(true, &[PortOp::Add(port(Some("127.0.0.2"), 7002))])
+        .unwrap();
+    assert!(connect_seen("127.0.0.1:7001").is_err());
+    assert!(connect_seen("127.0.0.2:7002").is_ok());
+    nat.apply(false, &[PortOp::Remove(port(Some("127.0.0.2"), 7002))])
+        .unwrap();
+    assert!(connect_seen("127.0.0.2:7002").is_err());
+    assert!(nat.is_empty());
+
+    // Detached: the same mapping no longer translates.
+    nat.apply(false, &[PortOp::Add(port(None, 7001))]).unwrap();
+    assert!(connect_seen("127.0.0.1:7001").is_ok());
+    assert!(nat.is_attached());
+    nat.detach();
+    assert!(!nat.is_attached());
+    assert!(connect_seen("127.0.0.1:7001").is_err());
+}
