@@ -275,6 +275,18 @@ fn connect_seen(addr: &str) -> std::io::Result<(String, String)> {
     Ok((s.peer_addr()?.to_string(), kernel))
 }
 
+/// Whether `cond` holds within 5 s, polled without blocking the runtime
+/// (the address watcher runs on it).
+async fn eventually(mut cond: impl FnMut() -> bool) -> bool {
+    for _ in 0..50 {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
+
 #[tokio::test]
 async fn connect_nat_translates_published_ports_until_it_is_detached() {
     use drivers::connect_nat::{ConnectNat, locals};
@@ -321,6 +333,29 @@ async fn connect_nat_translates_published_ports_until_it_is_detached() {
         .unwrap();
     assert!(connect_seen("127.0.0.2:7002").is_err());
     assert!(nat.is_empty());
+
+    // IPv6: ::1 and the host's own addresses, and a v4-mapped destination
+    // is left to IPv4's DNAT.
+    let server6 = std::net::TcpListener::bind("[::1]:0").unwrap();
+    let real6 = server6.local_addr().unwrap();
+    let port6 = |host_ip: Option<&str>, host_port: u16| PublishedPort {
+        host_ip: host_ip.map(|ip| ip.parse().unwrap()),
+        host_port,
+        protocol: Protocol::Tcp,
+        container_ip: real6.ip(),
+        container_port: real6.port(),
+    };
+    nat.apply(false, &[PortOp::Add(port6(None, 7003))]).unwrap();
+    let (seen, kernel) = connect_seen("[::1]:7003").unwrap();
+    assert_eq!((seen.as_str(), kernel), ("[::1]:7003", real6.to_string()));
+    tests::run("ip", &["addr", "add", "2001:db8::7/128", "dev", "lo"]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(eventually(|| connect_seen("[2001:db8::7]:7003").is_ok()).await);
+    tests::run("ip", &["addr", "del", "2001:db8::7/128", "dev", "lo"]);
+    assert!(eventually(|| connect_seen("[2001:db8::7]:7003").is_err()).await);
+    assert!(connect_seen("[::ffff:127.0.0.1]:7003").is_err());
+    nat.apply(false, &[PortOp::Remove(port6(None, 7003))])
+        .unwrap();
 
     // Detached: the same mapping no longer translates.
     nat.apply(false, &[PortOp::Add(port(None, 7001))]).unwrap();

@@ -207,3 +207,63 @@ fn host_clients_reach_published_ports_straight_and_see_the_published_address() {
     let gone = connect("127.0.0.1:8080");
     assert!(gone.is_err(), "still answered after unpublishing: {gone:?}");
 }
+
+#[test]
+fn ipv6_host_clients_reach_published_ports_even_on_the_loopback() {
+    let host = TestHost::enter();
+    let netd = Netd::start(&host);
+    let c = netd.client();
+    let rt = runtime();
+    rt.block_on(c.network_create(&NetworkCreateRequest {
+        name: "web6".into(),
+        enable_ipv6: Some(true),
+        ipam: Some(netd::api::types::Ipam {
+            config: Some(vec![netd::api::types::IpamConfig {
+                subnet: Some("fd23::/64".into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }))
+    .unwrap();
+    let sb = rt
+        .block_on(c.sandbox_create(&SandboxCreateRequest {
+            name: "srv6".into(),
+            port_bindings: Some(bindings(&[("80/tcp", "", "8080")])),
+            ..Default::default()
+        }))
+        .unwrap();
+    rt.block_on(c.network_connect(
+        "web6",
+        &NetworkConnectRequest {
+            container: "srv6".into(),
+            endpoint_config: None,
+        },
+    ))
+    .unwrap();
+    let view = rt.block_on(c.sandbox("srv6")).unwrap();
+    let (ip6, gw6) = (
+        view.networks["web6"].global_ipv6_address.clone(),
+        view.networks["web6"].ipv6_gateway.clone(),
+    );
+    serve_tcp(&sb.sandbox_key, 80);
+
+    // ::1, which DNAT cannot carry off the host, and the host's own
+    // address on the bridge: straight to the container.
+    for asked in ["[::1]:8080".to_owned(), format!("[{gw6}]:8080")] {
+        let (seen, kernel) = connect(&asked).unwrap();
+        assert_eq!(seen.to_string(), asked);
+        assert_eq!(kernel, format!("[{ip6}]:80"), "connecting to {asked}");
+        assert!(tcp_get(None, &asked).unwrap().starts_with("peer="));
+    }
+    // A dual-stack socket to a v4-mapped address is IPv4 on the wire: it
+    // keeps to the IPv4 port's DNAT, and is answered.
+    let (_, kernel) = connect("[::ffff:127.0.0.1]:8080").unwrap();
+    assert_eq!(kernel, "[::ffff:127.0.0.1]:8080");
+    assert!(
+        tcp_get(None, "[::ffff:127.0.0.1]:8080")
+            .unwrap()
+            .starts_with("peer=")
+    );
+}

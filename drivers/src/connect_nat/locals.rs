@@ -1,4 +1,4 @@
-//! The host's own IPv4 addresses, for ports published on every address:
+//! The host's own addresses, for ports published on every address:
 //! a connect to 192.0.2.1:8080 is the host's own port 8080 only while
 //! 192.0.2.1 is one of the host's addresses. The nftables rules ask the
 //! kernel (`fib daddr type local`); the programs cannot, so netd keeps a
@@ -10,7 +10,7 @@
 //! map as soon as the kernel's announcement is read.
 
 use std::collections::BTreeSet;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use futures::StreamExt;
 use netlink_packet_route::address::AddressAttribute;
@@ -20,8 +20,8 @@ use tracing::{debug, warn};
 use super::ConnectNat;
 use crate::KernelError;
 
-/// The IPv4 addresses of every link of the calling thread's namespace.
-async fn dump(handle: &rtnetlink::Handle) -> Result<BTreeSet<Ipv4Addr>, rtnetlink::Error> {
+/// The addresses of every link of the calling thread's namespace.
+async fn dump(handle: &rtnetlink::Handle) -> Result<BTreeSet<IpAddr>, rtnetlink::Error> {
     let mut out = BTreeSet::new();
     let mut msgs = handle.address().get().execute();
     while let Some(m) = msgs.next().await {
@@ -31,8 +31,8 @@ async fn dump(handle: &rtnetlink::Handle) -> Result<BTreeSet<Ipv4Addr>, rtnetlin
         let (mut local, mut address) = (None, None);
         for a in m?.attributes {
             match a {
-                AddressAttribute::Local(IpAddr::V4(ip)) => local = Some(ip),
-                AddressAttribute::Address(IpAddr::V4(ip)) => address = Some(ip),
+                AddressAttribute::Local(ip) => local = Some(ip),
+                AddressAttribute::Address(ip) => address = Some(ip),
                 _ => {}
             }
         }
@@ -55,7 +55,7 @@ pub async fn watch(nat: ConnectNat) -> Result<(), KernelError> {
         .socket_mut()
         .bind(&SocketAddr::new(
             0,
-            rtnetlink::constants::RTMGRP_IPV4_IFADDR,
+            rtnetlink::constants::RTMGRP_IPV4_IFADDR | rtnetlink::constants::RTMGRP_IPV6_IFADDR,
         ))
         .map_err(|source| KernelError::Sys {
             op: "subscribing to address changes".into(),

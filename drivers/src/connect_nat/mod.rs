@@ -10,22 +10,25 @@
 //! costs what a direct one costs. `getpeername()` still answers the
 //! published address. This is the kernel's "socket load balancing" as
 //! Cilium does it; netd's nftables rules stay in place and carry everything
-//! else (remote clients, containers, UDP, IPv6, and hosts where eBPF is not
-//! available), so the programs are an accelerator, never the only path.
+//! else (remote clients, containers, UDP, dual-stack sockets reaching IPv4
+//! ports, and hosts where eBPF is not available), so the programs are an
+//! accelerator, never the only path. For IPv6 they also make `[::1]:PORT`
+//! work, which DNAT cannot (the kernel never lets `::1` leave the host).
 //!
 //! - [`program`]: the programs, assembled as data.
 //! - [`sys`]: maps, loading, attaching.
 //! - [`locals`]: keeps the map of the host's own addresses up to date.
 //!
 //! Only sockets of netd's own network namespace are translated (a
-//! container's 127.0.0.1 is its own), and only TCP over IPv4.
+//! container's 127.0.0.1 is its own), and only TCP, each family to its own
+//! (an IPv4 port from `AF_INET` sockets, an IPv6 one from `AF_INET6`).
 
 pub mod locals;
 pub mod program;
 pub mod sys;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -68,55 +71,98 @@ fn bpf_err(op: impl Into<String>) -> impl FnOnce(std::io::Error) -> ConnectNatEr
     move |source| ConnectNatError::Bpf { op, source }
 }
 
-/// A port's key in the `ports` map: the address and port a socket
-/// connects to, as its `struct sockaddr_in` holds them (network order),
-/// each in a 32-bit field as the programs load them.
-pub type PortKey = [u8; 8];
-/// A container's address and port, in the same layout.
-pub type Target = [u8; 8];
+/// A map entry's bytes: an address and port as the socket holds them
+/// (network order), each in 32-bit fields as the programs load them; 8
+/// bytes for IPv4, 20 for IPv6.
+pub type Bytes = Vec<u8>;
 
-fn addr_port(ip: Ipv4Addr, port: u16) -> [u8; 8] {
-    let mut b = [0u8; 8];
-    b[..4].copy_from_slice(&ip.octets());
+fn addr_port(ip: IpAddr, port: u16) -> Bytes {
+    let mut b = match ip {
+        IpAddr::V4(ip) => ip.octets().to_vec(),
+        IpAddr::V6(ip) => ip.octets().to_vec(),
+    };
     // The program loads the 16-bit network-order port into a 32-bit
     // register, zero-extended, and stores that.
     let port = u32::from(u16::from_ne_bytes(port.to_be_bytes()));
-    b[4..].copy_from_slice(&port.to_ne_bytes());
+    b.extend_from_slice(&port.to_ne_bytes());
     b
 }
 
-/// The map entry for a published port, when the programs handle it: TCP,
-/// IPv4 on both sides. A port published on every address (or 0.0.0.0) has
-/// the address 0.0.0.0 in its key.
-pub fn entry(p: &PublishedPort) -> Option<(PortKey, Target)> {
+/// The map entry (key, then the container's address and port) for a
+/// published port, when the programs handle it: TCP, one family on both
+/// sides. A port published on every address has the unspecified address
+/// in its key.
+pub fn entry(p: &PublishedPort) -> Option<(Bytes, Bytes)> {
     if p.protocol != Protocol::Tcp {
         return None;
     }
-    let IpAddr::V4(container) = p.container_ip else {
-        return None;
-    };
-    let host = match p.host_ip {
-        None => Ipv4Addr::UNSPECIFIED,
-        Some(IpAddr::V4(ip)) => ip,
-        Some(IpAddr::V6(_)) => return None,
+    let host = match (p.host_ip, p.container_ip) {
+        (None, IpAddr::V4(_)) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        (None, IpAddr::V6(_)) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        (Some(h), c) if h.is_ipv6() == c.is_ipv6() => h,
+        _ => return None,
     };
     Some((
         addr_port(host, p.host_port),
-        addr_port(container, p.container_port),
+        addr_port(p.container_ip, p.container_port),
     ))
+}
+
+/// A map and what it holds, so that each change writes only the
+/// difference.
+#[derive(Debug)]
+struct Mirrored {
+    fd: OwnedFd,
+    what: &'static str,
+    entries: BTreeMap<Bytes, Bytes>,
+}
+
+impl Mirrored {
+    fn new(fd: OwnedFd, what: &'static str) -> Self {
+        Self {
+            fd,
+            what,
+            entries: BTreeMap::new(),
+        }
+    }
+
+    /// Makes the map hold exactly `want`.
+    fn sync(&mut self, want: BTreeMap<Bytes, Bytes>) -> Result<(), ConnectNatError> {
+        let stale: Vec<Bytes> = self
+            .entries
+            .keys()
+            .filter(|k| !want.contains_key(*k))
+            .cloned()
+            .collect();
+        for k in stale {
+            sys::map_delete(&self.fd, &k)
+                .map_err(bpf_err(format!("deleting from {}", self.what)))?;
+            self.entries.remove(&k);
+        }
+        for (k, v) in want {
+            if self.entries.get(&k) != Some(&v) {
+                sys::map_update(&self.fd, &k, &v)
+                    .map_err(bpf_err(format!("adding to {}", self.what)))?;
+                self.entries.insert(k, v);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One family's maps.
+#[derive(Debug)]
+struct Family {
+    ports: Mirrored,
+    locals: Mirrored,
+    _peers: OwnedFd,
 }
 
 /// Where the programs and maps live; the links keep the programs attached.
 #[derive(Debug)]
 struct Inner {
-    ports: OwnedFd,
-    locals: OwnedFd,
-    /// What `ports` holds, so that a full replacement writes only the
-    /// difference.
-    published: BTreeMap<PortKey, Target>,
-    /// What `locals` holds.
-    local_addrs: BTreeSet<Ipv4Addr>,
-    _peers: OwnedFd,
+    v4: Family,
+    v6: Family,
     /// The attachments; empty once detached.
     links: Vec<OwnedFd>,
 }
@@ -127,6 +173,51 @@ struct Inner {
 pub struct ConnectNat {
     inner: Arc<Mutex<Inner>>,
     cgroup: PathBuf,
+}
+
+/// Creates one family's maps; `addr` is its address length.
+fn family_maps(v6: bool) -> Result<(Family, program::MapFds), ConnectNatError> {
+    let (addr, tag) = if v6 { (16, "6") } else { (4, "4") };
+    let entry = addr + 4;
+    // Hash maps grow as entries come (no preallocation): most hosts
+    // publish a handful of ports.
+    let ports = sys::map_create(
+        sys::MapType::HashNoPrealloc,
+        &format!("netd_ports{tag}"),
+        entry,
+        entry,
+        MAX_PORTS,
+    )
+    .map_err(bpf_err("creating the ports map"))?;
+    let locals = sys::map_create(
+        sys::MapType::HashNoPrealloc,
+        &format!("netd_locals{tag}"),
+        addr,
+        4,
+        MAX_LOCALS,
+    )
+    .map_err(bpf_err("creating the local addresses map"))?;
+    let peers = sys::map_create(
+        sys::MapType::LruHash,
+        &format!("netd_peers{tag}"),
+        8,
+        2 * entry,
+        MAX_PEERS,
+    )
+    .map_err(bpf_err("creating the peers map"))?;
+    let fds = program::MapFds {
+        ports: ports.as_raw_fd(),
+        locals: locals.as_raw_fd(),
+        peers: peers.as_raw_fd(),
+    };
+    Ok((
+        Family {
+            ports: Mirrored::new(ports, "the published ports"),
+            locals: Mirrored::new(locals, "the local addresses"),
+            _peers: peers,
+        },
+        fds,
+    ))
 }
 
 impl ConnectNat {
@@ -140,36 +231,29 @@ impl ConnectNat {
         })?;
         let cg = OwnedFd::from(cg);
         let cookie = sys::netns_cookie().map_err(bpf_err("reading the netns cookie"))?;
-        // Hash maps grow as entries come (no preallocation): most hosts
-        // publish a handful of ports.
-        let ports = sys::map_create(sys::MapType::HashNoPrealloc, "netd_ports", 8, 8, MAX_PORTS)
-            .map_err(bpf_err("creating the ports map"))?;
-        let locals = sys::map_create(
-            sys::MapType::HashNoPrealloc,
-            "netd_locals",
-            4,
-            4,
-            MAX_LOCALS,
-        )
-        .map_err(bpf_err("creating the local addresses map"))?;
-        let peers = sys::map_create(sys::MapType::LruHash, "netd_peers", 8, 16, MAX_PEERS)
-            .map_err(bpf_err("creating the peers map"))?;
-        let maps = program::MapFds {
-            ports: ports.as_raw_fd(),
-            locals: locals.as_raw_fd(),
-            peers: peers.as_raw_fd(),
-        };
+        let (v4, maps4) = family_maps(false)?;
+        let (v6, maps6) = family_maps(true)?;
         let mut links = Vec::new();
         for (name, attach, insns) in [
             (
                 "netd_connect4",
                 sys::AttachType::Inet4Connect,
-                program::connect4(maps, cookie),
+                program::connect4(maps4, cookie),
             ),
             (
                 "netd_peername4",
                 sys::AttachType::Inet4Getpeername,
-                program::getpeername4(maps),
+                program::getpeername4(maps4),
+            ),
+            (
+                "netd_connect6",
+                sys::AttachType::Inet6Connect,
+                program::connect6(maps6, cookie),
+            ),
+            (
+                "netd_peername6",
+                sys::AttachType::Inet6Getpeername,
+                program::getpeername6(maps6),
             ),
         ] {
             let prog =
@@ -179,14 +263,7 @@ impl ConnectNat {
             links.push(link);
         }
         Ok(Self {
-            inner: Arc::new(Mutex::new(Inner {
-                ports,
-                locals,
-                published: BTreeMap::new(),
-                local_addrs: BTreeSet::new(),
-                _peers: peers,
-                links,
-            })),
+            inner: Arc::new(Mutex::new(Inner { v4, v6, links })),
             cgroup: cgroup.to_owned(),
         })
     }
@@ -235,69 +312,51 @@ impl ConnectNat {
     /// change did not add).
     pub fn apply(&self, replace: bool, ops: &[PortOp]) -> Result<(), ConnectNatError> {
         self.guarded(|inner| {
-            let mut want = if replace {
-                BTreeMap::new()
-            } else {
-                inner.published.clone()
-            };
+            let mut want = [BTreeMap::new(), BTreeMap::new()];
+            if !replace {
+                want = [
+                    inner.v4.ports.entries.clone(),
+                    inner.v6.ports.entries.clone(),
+                ];
+            }
             for op in ops {
-                match op {
-                    PortOp::Add(p) => {
-                        if let Some((k, v)) = entry(p) {
-                            want.insert(k, v);
-                        }
-                    }
-                    PortOp::Remove(p) => {
-                        if let Some((k, _)) = entry(p) {
-                            want.remove(&k);
-                        }
-                    }
+                let (PortOp::Add(p) | PortOp::Remove(p)) = op;
+                let Some((k, v)) = entry(p) else { continue };
+                let family = &mut want[usize::from(k.len() > 8)];
+                if matches!(op, PortOp::Add(_)) {
+                    family.insert(k, v);
+                } else {
+                    family.remove(&k);
                 }
             }
-            let stale: Vec<PortKey> = inner
-                .published
-                .keys()
-                .filter(|k| !want.contains_key(*k))
-                .copied()
-                .collect();
-            for k in stale {
-                sys::map_delete(&inner.ports, &k).map_err(bpf_err("deleting a published port"))?;
-                inner.published.remove(&k);
-            }
-            for (k, v) in want {
-                if inner.published.get(&k) != Some(&v) {
-                    sys::map_update(&inner.ports, &k, &v)
-                        .map_err(bpf_err("adding a published port"))?;
-                    inner.published.insert(k, v);
-                }
-            }
-            Ok(())
+            let [want4, want6] = want;
+            inner.v4.ports.sync(want4)?;
+            inner.v6.ports.sync(want6)
         })
     }
 
-    /// Sets the host's own IPv4 addresses, for which ports published on
-    /// every address hold (127.0.0.0/8 always does).
-    pub fn set_local_addrs(&self, addrs: &BTreeSet<Ipv4Addr>) -> Result<(), ConnectNatError> {
+    /// Sets the host's own addresses, for which ports published on every
+    /// address hold (127.0.0.0/8 and ::1 always do).
+    pub fn set_local_addrs(&self, addrs: &BTreeSet<IpAddr>) -> Result<(), ConnectNatError> {
         self.guarded(|inner| {
-            let gone: Vec<Ipv4Addr> = inner.local_addrs.difference(addrs).copied().collect();
-            for ip in gone {
-                sys::map_delete(&inner.locals, &ip.octets())
-                    .map_err(bpf_err(format!("forgetting local address {ip}")))?;
-                inner.local_addrs.remove(&ip);
+            let one = 1u32.to_ne_bytes().to_vec();
+            let (mut v4, mut v6) = (BTreeMap::new(), BTreeMap::new());
+            for ip in addrs {
+                match ip {
+                    IpAddr::V4(a) => v4.insert(a.octets().to_vec(), one.clone()),
+                    IpAddr::V6(a) => v6.insert(a.octets().to_vec(), one.clone()),
+                };
             }
-            let new: Vec<Ipv4Addr> = addrs.difference(&inner.local_addrs).copied().collect();
-            for ip in new {
-                sys::map_update(&inner.locals, &ip.octets(), &1u32.to_ne_bytes())
-                    .map_err(bpf_err(format!("adding local address {ip}")))?;
-                inner.local_addrs.insert(ip);
-            }
-            Ok(())
+            inner.v4.locals.sync(v4)?;
+            inner.v6.locals.sync(v6)
         })
     }
 
-    /// The published ports the programs translate (for logs and tests).
+    /// How many published ports the programs translate (for logs and
+    /// tests).
     pub fn len(&self) -> usize {
-        self.lock().published.len()
+        let inner = self.lock();
+        inner.v4.ports.entries.len() + inner.v6.ports.entries.len()
     }
 
     /// Whether no port is translated.
@@ -345,10 +404,25 @@ mod tests {
     }
 
     #[test]
-    fn udp_sctp_and_ipv6_stay_with_dnat() {
+    fn udp_sctp_and_mixed_families_stay_with_dnat() {
         assert!(entry(&port(None, Protocol::Udp, "10.1.0.2")).is_none());
         assert!(entry(&port(None, Protocol::Sctp, "10.1.0.2")).is_none());
-        assert!(entry(&port(None, Protocol::Tcp, "fd00::2")).is_none());
-        assert!(entry(&port(Some("::1"), Protocol::Tcp, "fd00::2")).is_none());
+        assert!(entry(&port(Some("::1"), Protocol::Tcp, "10.1.0.2")).is_none());
+        assert!(entry(&port(Some("127.0.0.1"), Protocol::Tcp, "fd00::2")).is_none());
+    }
+
+    #[test]
+    fn ipv6_entries_hold_sixteen_bytes_of_address_then_the_port() {
+        let (k, v) = entry(&port(None, Protocol::Tcp, "fd00::2")).unwrap();
+        assert_eq!(k.len(), 20);
+        assert_eq!(&k[..16], &[0; 16]);
+        assert_eq!(&v[..16], &"fd00::2".parse::<Ipv6Addr>().unwrap().octets());
+        assert_eq!(
+            u32::from_ne_bytes(v[16..].try_into().unwrap()),
+            u32::from(u16::from_ne_bytes([0, 80]))
+        );
+        let (k1, _) = entry(&port(Some("::1"), Protocol::Tcp, "fd00::2")).unwrap();
+        assert_eq!(&k1[..16], &Ipv6Addr::LOCALHOST.octets());
+        assert_eq!(k1[16..], k[16..]);
     }
 }

@@ -21,7 +21,9 @@
 //!
 //! `getpeername4` (at `BPF_CGROUP_INET4_GETPEERNAME`) answers the address
 //! the program remembered, so the application sees the address it asked
-//! for, as it would through DNAT.
+//! for, as it would through DNAT. `connect6` and `getpeername6` do the same
+//! for IPv6 sockets and ports (the host's own addresses being `::1` and
+//! those in `locals`).
 
 /// One eBPF instruction, in the kernel's layout (`struct bpf_insn`).
 #[repr(C)]
@@ -53,6 +55,7 @@ const MEM: u8 = 0x60;
 const K: u8 = 0x00;
 const X: u8 = 0x08;
 const ADD: u8 = 0x00;
+const OR: u8 = 0x40;
 const AND: u8 = 0x50;
 const MOV: u8 = 0xb0;
 const JEQ: u8 = 0x10;
@@ -70,6 +73,7 @@ const GET_NETNS_COOKIE: i32 = 122;
 
 /// Offsets in `struct bpf_sock_addr`, the programs' context.
 const CTX_USER_IP4: i16 = 4;
+const CTX_USER_IP6: i16 = 8;
 const CTX_USER_PORT: i16 = 24;
 const CTX_PROTOCOL: i16 = 36;
 const CTX_SK: i16 = 64;
@@ -155,6 +159,9 @@ impl Asm {
     fn add_imm(&mut self, dst: Reg, imm: i32) -> &mut Self {
         self.emit(insn(ALU64 | ADD | K, dst, 0, 0, imm))
     }
+    fn or(&mut self, dst: Reg, src: Reg) -> &mut Self {
+        self.emit(insn(ALU64 | OR | X, dst, src as u8, 0, 0))
+    }
     /// 32-bit AND (the upper half is cleared).
     fn and32_imm(&mut self, dst: Reg, imm: i32) -> &mut Self {
         self.emit(insn(ALU | AND | K, dst, 0, 0, imm))
@@ -227,15 +234,30 @@ impl Asm {
     }
 }
 
-/// The descriptors of the three maps the programs use.
+/// The descriptors of the three maps a family's programs use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MapFds {
-    /// Published ports: [`super::PortKey`] to [`super::Target`].
+    /// Published ports: the address and port asked for (16 bytes of
+    /// address for IPv6), then the container's, in the same layout.
     pub ports: i32,
-    /// The host's own IPv4 addresses (key: the address, as in the socket).
+    /// The host's own addresses (key: the address, as in the socket).
     pub locals: i32,
-    /// The address each translated socket asked for, by socket cookie.
+    /// For each translated socket, by cookie: the address and port asked
+    /// for, then the container's.
     pub peers: i32,
+}
+
+/// The start of both connect programs: the context into r6, and on to
+/// `out` unless the socket is TCP (UDP keeps to the DNAT path) and of the
+/// network namespace whose cookie is `netns_cookie`.
+fn tcp_of_the_namespace(a: &mut Asm, netns_cookie: u64) -> &mut Asm {
+    a.mov(R6, R1)
+        .load32(R0, R6, CTX_PROTOCOL)
+        .jump_imm(JNE, R0, IPPROTO_TCP, "out")
+        .mov(R1, R6)
+        .call(GET_NETNS_COOKIE)
+        .load_imm64(R1, 0, netns_cookie)
+        .jump_reg(JNE, R0, R1, "out")
 }
 
 /// `connect4`: see the module's documentation. Only sockets of the network
@@ -243,14 +265,7 @@ pub struct MapFds {
 /// connecting to its own 127.0.0.1 must reach itself.
 pub fn connect4(maps: MapFds, netns_cookie: u64) -> Vec<Insn> {
     let mut a = Asm::default();
-    a.mov(R6, R1)
-        // TCP only: UDP keeps to the DNAT path.
-        .load32(R0, R6, CTX_PROTOCOL)
-        .jump_imm(JNE, R0, IPPROTO_TCP, "out")
-        .mov(R1, R6)
-        .call(GET_NETNS_COOKIE)
-        .load_imm64(R1, 0, netns_cookie)
-        .jump_reg(JNE, R0, R1, "out")
+    tcp_of_the_namespace(&mut a, netns_cookie)
         // A client bound to a loopback address keeps to the DNAT path,
         // whose masquerade gives the container an address it can answer.
         .load64(R1, R6, CTX_SK)
@@ -293,26 +308,41 @@ pub fn connect4(maps: MapFds, netns_cookie: u64) -> Vec<Insn> {
         .store32(R6, CTX_USER_IP4, R1)
         .load32(R1, R9, 4)
         .store32(R10, -20, R1)
-        .store32(R6, CTX_USER_PORT, R1)
-        .mov(R1, R6)
+        .store32(R6, CTX_USER_PORT, R1);
+    remember_and_return(&mut a, maps.peers, -8, -32);
+    a.finish()
+}
+
+/// The end of both connect programs: the record at `record` (what was asked
+/// for, then the container's) goes into `peers` under the socket's cookie,
+/// kept at `cookie`; then the `out` label, where the connect goes on.
+fn remember_and_return(a: &mut Asm, peers: i32, cookie: i16, record: i16) {
+    a.mov(R1, R6)
         .call(GET_SOCKET_COOKIE)
-        .store64(R10, -8, R0)
-        .load_map(R1, maps.peers)
-        .stack_ptr(R2, -8)
-        .stack_ptr(R3, -32)
+        .store64(R10, cookie, R0)
+        .load_map(R1, peers)
+        .stack_ptr(R2, i32::from(cookie))
+        .stack_ptr(R3, i32::from(record))
         .mov_imm(R4, 0)
         .call(MAP_UPDATE_ELEM)
         .label("out")
         // 1: let the connect go on (0 would refuse it).
         .mov_imm(R0, 1)
         .exit();
-    a.finish()
 }
 
 /// `getpeername4`: the address a translated socket asked for, while the
 /// socket's peer is still the container it was sent to (a socket whose
 /// connect failed may connect again, elsewhere).
 pub fn getpeername4(maps: MapFds) -> Vec<Insn> {
+    getpeername(maps, &[CTX_USER_IP4, CTX_USER_PORT])
+}
+
+/// `getpeername` over the context's 32-bit words `words` (address, then
+/// port); the peers record holds them twice: asked for, then the
+/// container's.
+fn getpeername(maps: MapFds, words: &[i16]) -> Vec<Insn> {
+    let target = i16::try_from(4 * words.len()).expect("a few words");
     let mut a = Asm::default();
     a.mov(R6, R1)
         .call(GET_SOCKET_COOKIE)
@@ -320,21 +350,83 @@ pub fn getpeername4(maps: MapFds) -> Vec<Insn> {
         .load_map(R1, maps.peers)
         .stack_ptr(R2, -8)
         .call(MAP_LOOKUP_ELEM)
-        .jump_imm(JEQ, R0, 0, "out")
-        .load32(R1, R6, CTX_USER_IP4)
-        .load32(R2, R0, 8)
-        .jump_reg(JNE, R1, R2, "out")
-        .load32(R1, R6, CTX_USER_PORT)
-        .load32(R2, R0, 12)
-        .jump_reg(JNE, R1, R2, "out")
-        .load32(R1, R0, 0)
-        .store32(R6, CTX_USER_IP4, R1)
-        .load32(R1, R0, 4)
-        .store32(R6, CTX_USER_PORT, R1)
-        .label("out")
-        .mov_imm(R0, 1)
-        .exit();
+        .jump_imm(JEQ, R0, 0, "out");
+    for (i, &ctx) in (0i16..).zip(words) {
+        a.load32(R1, R6, ctx)
+            .load32(R2, R0, target + 4 * i)
+            .jump_reg(JNE, R1, R2, "out");
+    }
+    for (i, &ctx) in (0i16..).zip(words) {
+        a.load32(R1, R0, 4 * i).store32(R6, ctx, R1);
+    }
+    a.label("out").mov_imm(R0, 1).exit();
     a.finish()
+}
+
+/// `connect6`: `connect4` for IPv6 sockets and IPv6 published ports.
+/// The host's own addresses are `::1` and those in `locals`; a
+/// v4-mapped destination is never in either, so dual-stack sockets reaching
+/// IPv4 ports keep to DNAT.
+pub fn connect6(maps: MapFds, netns_cookie: u64) -> Vec<Insn> {
+    // Stack: the ports key [address, port] at -24; the peers value [asked
+    // address, port, container address, port] at -64; the cookie at -72.
+    const KEY: i16 = -24;
+    const ASKED: i16 = -64;
+    const TARGET: i16 = -44;
+    let mut a = Asm::default();
+    tcp_of_the_namespace(&mut a, netns_cookie);
+    // Address and port, into the key and the record of what was asked.
+    for w in 0..5 {
+        a.load32(R1, R6, CTX_USER_IP6 + 4 * w)
+            .store32(R10, KEY + 4 * w, R1)
+            .store32(R10, ASKED + 4 * w, R1);
+    }
+    // ::1, or one of the host's addresses.
+    a.load32(R1, R10, KEY)
+        .load32(R2, R10, KEY + 4)
+        .or(R1, R2)
+        .load32(R2, R10, KEY + 8)
+        .or(R1, R2)
+        .jump_imm(JNE, R1, 0, "not_loopback")
+        .load32(R1, R10, KEY + 12)
+        .jump_imm(JEQ, R1, loopback6_last_word(), "local")
+        .label("not_loopback")
+        .load_map(R1, maps.locals)
+        .stack_ptr(R2, i32::from(KEY))
+        .call(MAP_LOOKUP_ELEM)
+        .jump_imm(JEQ, R0, 0, "out")
+        .label("local")
+        .load_map(R1, maps.ports)
+        .stack_ptr(R2, i32::from(KEY))
+        .call(MAP_LOOKUP_ELEM)
+        .jump_imm(JNE, R0, 0, "found");
+    for w in 0..4 {
+        a.store32_imm(R10, KEY + 4 * w, 0);
+    }
+    a.load_map(R1, maps.ports)
+        .stack_ptr(R2, i32::from(KEY))
+        .call(MAP_LOOKUP_ELEM)
+        .jump_imm(JEQ, R0, 0, "out")
+        .label("found")
+        .mov(R9, R0);
+    for w in 0..5 {
+        a.load32(R1, R9, 4 * w)
+            .store32(R10, TARGET + 4 * w, R1)
+            .store32(R6, CTX_USER_IP6 + 4 * w, R1);
+    }
+    remember_and_return(&mut a, maps.peers, -72, ASKED);
+    a.finish()
+}
+
+/// `getpeername6`: `getpeername4` for IPv6 sockets.
+pub fn getpeername6(maps: MapFds) -> Vec<Insn> {
+    getpeername(maps, &[8, 12, 16, 20, CTX_USER_PORT])
+}
+
+/// The last 32 bits of `::1` as a 32-bit load of the socket's address sees
+/// them.
+fn loopback6_last_word() -> i32 {
+    u32::from_ne_bytes([0, 0, 0, 1]).cast_signed()
 }
 
 /// The bits of the first octet of an IPv4 address as a 32-bit load of the
@@ -364,7 +456,12 @@ mod tests {
 
     #[test]
     fn every_jump_lands_inside_the_program_and_it_ends_with_exit() {
-        for prog in [connect4(MAPS, 42), getpeername4(MAPS)] {
+        for prog in [
+            connect4(MAPS, 42),
+            getpeername4(MAPS),
+            connect6(MAPS, 42),
+            getpeername6(MAPS),
+        ] {
             for (at, i) in prog.iter().enumerate() {
                 if is_jump(i) {
                     let to = at.cast_signed() + 1 + isize::from(i.off);
@@ -406,6 +503,28 @@ mod tests {
         }
     }
 
+    /// The context words a program writes, in order.
+    fn context_writes(prog: &[Insn]) -> Vec<i16> {
+        prog.iter()
+            .filter(|i| i.code == STX | MEM | W && i.regs & 0x0f == R6 as u8)
+            .map(|i| i.off)
+            .collect()
+    }
+
+    #[test]
+    fn connect6_rewrites_all_five_words_of_address_and_port() {
+        let writes = context_writes(&connect6(MAPS, 1));
+        assert_eq!(writes, vec![8, 12, 16, 20, CTX_USER_PORT]);
+        assert_eq!(
+            u32::from_ne_bytes(
+                std::net::Ipv6Addr::LOCALHOST.octets()[12..]
+                    .try_into()
+                    .unwrap()
+            ),
+            loopback6_last_word().cast_unsigned()
+        );
+    }
+
     #[test]
     fn the_loopback_test_matches_127_in_network_order() {
         let addr = u32::from_ne_bytes([127, 0, 0, 53]);
@@ -420,12 +539,9 @@ mod tests {
 
     #[test]
     fn translation_writes_both_address_and_port_of_the_context() {
-        let prog = connect4(MAPS, 1);
-        let writes: Vec<i16> = prog
-            .iter()
-            .filter(|i| i.code == STX | MEM | W && i.regs & 0x0f == R6 as u8)
-            .map(|i| i.off)
-            .collect();
+        let writes = context_writes(&connect4(MAPS, 1));
+        assert_eq!(writes, vec![CTX_USER_IP4, CTX_USER_PORT]);
+        let writes = context_writes(&getpeername4(MAPS));
         assert_eq!(writes, vec![CTX_USER_IP4, CTX_USER_PORT]);
     }
 }

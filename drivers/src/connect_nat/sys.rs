@@ -46,8 +46,12 @@ pub enum AttachType {
     /// `connect()` of an `AF_INET` socket (not of an `AF_INET6` one, even
     /// to a v4-mapped address).
     Inet4Connect = 10,
+    /// `connect()` of an `AF_INET6` socket.
+    Inet6Connect = 11,
     /// `getpeername()` of an IPv4 socket.
     Inet4Getpeername = 29,
+    /// `getpeername()` of an IPv6 socket.
+    Inet6Getpeername = 30,
 }
 
 /// `union bpf_attr`, as bytes: each command fills the fields it uses and
