@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use futures::StreamExt;
-use netlink_packet_route::address::AddressAttribute;
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressScope};
 use rtnetlink::sys::{AsyncSocket, SocketAddr};
 use tracing::{debug, warn};
 
@@ -25,20 +25,43 @@ async fn dump(handle: &rtnetlink::Handle) -> Result<BTreeSet<IpAddr>, rtnetlink:
     let mut out = BTreeSet::new();
     let mut msgs = handle.address().get().execute();
     while let Some(m) = msgs.next().await {
+        let m = m?;
         // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer's on
         // point-to-point links, and the address itself where IFA_LOCAL is
         // absent.
         let (mut local, mut address) = (None, None);
-        for a in m?.attributes {
+        let mut flags = AddressFlags::from_bits_retain(u32::from(m.header.flags.bits()));
+        for a in m.attributes {
             match a {
                 AddressAttribute::Local(ip) => local = Some(ip),
                 AddressAttribute::Address(ip) => address = Some(ip),
+                AddressAttribute::Flags(f) => flags |= f,
                 _ => {}
             }
         }
-        out.extend(local.or(address));
+        let Some(ip) = local.or(address) else {
+            continue;
+        };
+        if is_own(ip, flags, m.header.scope) {
+            out.insert(ip);
+        }
     }
     Ok(out)
+}
+
+/// Whether an address listed on a link is one the kernel treats as the
+/// host's own (`fib daddr type local`): not an IPv6 address still being
+/// checked for duplicates, or found a duplicate (it is another machine's),
+/// and not an IPv6 link-local one, whose meaning depends on an interface
+/// the programs cannot see.
+fn is_own(ip: IpAddr, flags: AddressFlags, scope: AddressScope) -> bool {
+    match ip {
+        IpAddr::V4(_) => true,
+        IpAddr::V6(_) => {
+            !flags.intersects(AddressFlags::Tentative | AddressFlags::Dadfailed)
+                && scope != AddressScope::Link
+        }
+    }
 }
 
 /// Fills `nat`'s map of local addresses before returning, then keeps it
@@ -89,5 +112,35 @@ async fn refresh(handle: &rtnetlink::Handle, nat: &ConnectNat) {
             }
         }
         Err(e) => warn!(error = %e, "could not list the host's addresses"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_addresses_count_once_checked_and_beyond_their_link() {
+        let v6 = |s: &str| IpAddr::V6(s.parse().unwrap());
+        let ok = AddressFlags::Permanent;
+        assert!(is_own(v6("2001:db8::7"), ok, AddressScope::Universe));
+        assert!(is_own(v6("::1"), ok, AddressScope::Host));
+        assert!(!is_own(
+            v6("2001:db8::7"),
+            ok | AddressFlags::Tentative,
+            AddressScope::Universe
+        ));
+        assert!(!is_own(
+            v6("2001:db8::7"),
+            AddressFlags::Dadfailed | AddressFlags::Tentative,
+            AddressScope::Universe
+        ));
+        assert!(!is_own(v6("fe80::1"), ok, AddressScope::Link));
+        // IPv4's link-scope addresses are local all the same.
+        assert!(is_own(
+            IpAddr::V4("169.254.1.1".parse().unwrap()),
+            ok,
+            AddressScope::Link
+        ));
     }
 }
