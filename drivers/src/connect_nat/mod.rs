@@ -126,6 +126,26 @@ impl Mirrored {
         }
     }
 
+    /// Sets one entry.
+    fn set(&mut self, k: Bytes, v: Bytes) -> Result<(), ConnectNatError> {
+        if self.entries.get(&k) != Some(&v) {
+            sys::map_update(&self.fd, &k, &v)
+                .map_err(bpf_err(format!("adding to {}", self.what)))?;
+            self.entries.insert(k, v);
+        }
+        Ok(())
+    }
+
+    /// Removes one entry, if it is there.
+    fn unset(&mut self, k: &[u8]) -> Result<(), ConnectNatError> {
+        if self.entries.contains_key(k) {
+            sys::map_delete(&self.fd, k)
+                .map_err(bpf_err(format!("deleting from {}", self.what)))?;
+            self.entries.remove(k);
+        }
+        Ok(())
+    }
+
     /// Makes the map hold exactly `want`.
     fn sync(&mut self, want: BTreeMap<Bytes, Bytes>) -> Result<(), ConnectNatError> {
         let stale: Vec<Bytes> = self
@@ -135,16 +155,10 @@ impl Mirrored {
             .cloned()
             .collect();
         for k in stale {
-            sys::map_delete(&self.fd, &k)
-                .map_err(bpf_err(format!("deleting from {}", self.what)))?;
-            self.entries.remove(&k);
+            self.unset(&k)?;
         }
         for (k, v) in want {
-            if self.entries.get(&k) != Some(&v) {
-                sys::map_update(&self.fd, &k, &v)
-                    .map_err(bpf_err(format!("adding to {}", self.what)))?;
-                self.entries.insert(k, v);
-            }
+            self.set(k, v)?;
         }
         Ok(())
     }
@@ -312,26 +326,35 @@ impl ConnectNat {
     /// change did not add).
     pub fn apply(&self, replace: bool, ops: &[PortOp]) -> Result<(), ConnectNatError> {
         self.guarded(|inner| {
-            let mut want = [BTreeMap::new(), BTreeMap::new()];
-            if !replace {
-                want = [
-                    inner.v4.ports.entries.clone(),
-                    inner.v6.ports.entries.clone(),
-                ];
+            if replace {
+                let mut want = [BTreeMap::new(), BTreeMap::new()];
+                for op in ops {
+                    if let PortOp::Add(p) = op
+                        && let Some((k, v)) = entry(p)
+                    {
+                        want[usize::from(k.len() > 8)].insert(k, v);
+                    }
+                }
+                let [want4, want6] = want;
+                inner.v4.ports.sync(want4)?;
+                return inner.v6.ports.sync(want6);
             }
+            // One port at a time: the cost does not grow with the ports
+            // already published.
             for op in ops {
                 let (PortOp::Add(p) | PortOp::Remove(p)) = op;
                 let Some((k, v)) = entry(p) else { continue };
-                let family = &mut want[usize::from(k.len() > 8)];
-                if matches!(op, PortOp::Add(_)) {
-                    family.insert(k, v);
+                let ports = if k.len() > 8 {
+                    &mut inner.v6.ports
                 } else {
-                    family.remove(&k);
+                    &mut inner.v4.ports
+                };
+                match op {
+                    PortOp::Add(_) => ports.set(k, v)?,
+                    PortOp::Remove(_) => ports.unset(&k)?,
                 }
             }
-            let [want4, want6] = want;
-            inner.v4.ports.sync(want4)?;
-            inner.v6.ports.sync(want6)
+            Ok(())
         })
     }
 

@@ -18,6 +18,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use drivers::connect_nat::ConnectNat;
 use drivers::firewall::{Change, NetworkRules, Nft, Protocol, PublishedPort};
 use netd::api::portspec::{PortBinding, PortBindings};
 use netd::api::types::{NetworkConnectRequest, NetworkCreateRequest, SandboxCreateRequest};
@@ -68,7 +69,19 @@ fn counts() -> (usize, usize) {
     (rules, elems)
 }
 
-fn publish_latency(nft: &Nft, label: &str) -> anyhow::Result<()> {
+/// Applies a change as netd does: the nftables batch, then (when given)
+/// the mirror in connect-time translation's maps.
+fn apply(nft: &Nft, nat: Option<&ConnectNat>, c: Change) -> anyhow::Result<()> {
+    let (replace, ops) = c.port_ops();
+    let ops = ops.to_vec();
+    nft.apply(c)?;
+    if let Some(nat) = nat {
+        nat.apply(replace, &ops)?;
+    }
+    Ok(())
+}
+
+fn publish_latency(nft: &Nft, nat: Option<&ConnectNat>, label: &str) -> anyhow::Result<()> {
     let net = NetworkRules {
         bridge: "br-bench".into(),
         subnets: vec!["10.90.0.0/24".parse()?],
@@ -77,29 +90,29 @@ fn publish_latency(nft: &Nft, label: &str) -> anyhow::Result<()> {
     };
     for present in [0u32, 100, 1000] {
         let existing: Vec<PublishedPort> = (0..present).map(port).collect();
-        nft.apply(Change::replace_all(
-            std::slice::from_ref(&net),
-            &existing,
-            &[],
-        ))?;
+        apply(
+            nft,
+            nat,
+            Change::replace_all(std::slice::from_ref(&net), &existing, &[]),
+        )?;
         let (mut add, mut del) = (Vec::new(), Vec::new());
         for i in 0..100 {
             let p = port(50_000 + i);
             let mut c = Change::new();
             c.add_port(&p);
             let t = Instant::now();
-            nft.apply(c)?;
+            apply(nft, nat, c)?;
             add.push(t.elapsed());
             let mut c = Change::new();
             c.remove_port(&p, false);
             let t = Instant::now();
-            nft.apply(c)?;
+            apply(nft, nat, c)?;
             del.push(t.elapsed());
         }
         let (am, ap) = median_p99(add);
         let (dm, dp) = median_p99(del);
         println!(
-            "  {label:<12} {present:>4} mappings present: publish median {am:6.2} ms p99 {ap:6.2} ms | unpublish median {dm:6.2} ms p99 {dp:6.2} ms"
+            "  {label:<26} {present:>4} mappings present: publish median {am:6.2} ms p99 {ap:6.2} ms | unpublish median {dm:6.2} ms p99 {dp:6.2} ms"
         );
     }
     for n in [10u32, 1000] {
@@ -109,7 +122,7 @@ fn publish_latency(nft: &Nft, label: &str) -> anyhow::Result<()> {
             &existing,
             &[],
         ))?;
-        if label == "in-process" {
+        if label.starts_with("in-process") {
             let (rules, elems) = counts();
             println!("  ruleset with {n:>4} mappings: {rules} rules, {elems} set/map elements");
         }
@@ -577,7 +590,27 @@ async fn main() -> anyhow::Result<()> {
     println!("port publishing (one atomic nftables batch each):");
     let lib = Nft::new();
     anyhow::ensure!(lib.in_process(), "libnftables.so.1 did not load");
-    publish_latency(&lib, "in-process")?;
-    publish_latency(&Nft::command_only(), "nft command")?;
+    // netd's way: libnftables in-process, and the eBPF maps of
+    // connect-time translation updated with each change (attached to a
+    // cgroup of the test host's nobody runs in, and detached after).
+    let nat = match std::env::var("NETD_CONNECT_NAT_CGROUP") {
+        Ok(cg) if cg.starts_with('/') => {
+            let idle = format!("{cg}/publish-bench");
+            std::fs::create_dir_all(&idle)?;
+            Some((ConnectNat::attach(std::path::Path::new(&idle))?, idle))
+        }
+        _ => None,
+    };
+    let label = if nat.is_some() {
+        "in-process, with eBPF maps"
+    } else {
+        "in-process"
+    };
+    publish_latency(&lib, nat.as_ref().map(|(n, _)| n), label)?;
+    if let Some((nat, idle)) = nat {
+        drop(nat);
+        let _ = std::fs::remove_dir(idle);
+    }
+    publish_latency(&Nft::command_only(), None, "nft command")?;
     throughput().await
 }
