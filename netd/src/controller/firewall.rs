@@ -61,14 +61,17 @@ impl Controller {
             .into_iter()
             .map(PortOp::Add)
             .collect();
-        if let Err(e) = nat.apply(true, &ops) {
-            warn!(error = %e, "connect-time translation stopped: DNAT carries every client from now on");
+        match nat.apply(true, &ops) {
+            Ok(()) => info!(
+                cgroup = %nat.cgroup().display(),
+                ports = nat.len(),
+                "published TCP ports are translated at connect() for the host's own clients"
+            ),
+            Err(e) => warn!(
+                error = %e,
+                "connect-time translation stopped: DNAT carries every client from now on"
+            ),
         }
-        info!(
-            cgroup = %nat.cgroup().display(),
-            ports = nat.len(),
-            "published TCP ports are translated at connect() for the host's own clients"
-        );
         self.connect_nat = Some(nat);
     }
 
