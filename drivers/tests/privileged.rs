@@ -275,6 +275,22 @@ fn connect_seen(addr: &str) -> std::io::Result<(String, String)> {
     Ok((s.peer_addr()?.to_string(), kernel))
 }
 
+/// A TCP port published on `host_ip` (every address: `None`) and
+/// `host_port`, to the server listening at `to`.
+fn published(
+    host_ip: Option<&str>,
+    host_port: u16,
+    to: std::net::SocketAddr,
+) -> drivers::firewall::PublishedPort {
+    drivers::firewall::PublishedPort {
+        host_ip: host_ip.map(|ip| ip.parse().unwrap()),
+        host_port,
+        protocol: drivers::firewall::Protocol::Tcp,
+        container_ip: to.ip(),
+        container_port: to.port(),
+    }
+}
+
 /// Whether `cond` holds within 5 s, polled without blocking the runtime
 /// (the address watcher runs on it).
 async fn eventually(mut cond: impl FnMut() -> bool) -> bool {
@@ -290,20 +306,14 @@ async fn eventually(mut cond: impl FnMut() -> bool) -> bool {
 #[tokio::test]
 async fn connect_nat_translates_published_ports_until_it_is_detached() {
     use drivers::connect_nat::{ConnectNat, locals};
-    use drivers::firewall::{PortOp, Protocol, PublishedPort};
+    use drivers::firewall::PortOp;
     let _host = TestHost::enter();
     let cgroup = std::env::var("NETD_CONNECT_NAT_CGROUP").unwrap();
     let nat = ConnectNat::attach(Path::new(&cgroup)).unwrap();
     locals::watch(nat.clone()).await.unwrap();
     let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let real = server.local_addr().unwrap();
-    let port = |host_ip: Option<&str>, host_port: u16| PublishedPort {
-        host_ip: host_ip.map(|ip| ip.parse().unwrap()),
-        host_port,
-        protocol: Protocol::Tcp,
-        container_ip: real.ip(),
-        container_port: real.port(),
-    };
+    let port = |host_ip: Option<&str>, host_port: u16| published(host_ip, host_port, real);
     nat.apply(
         false,
         &[
@@ -338,13 +348,7 @@ async fn connect_nat_translates_published_ports_until_it_is_detached() {
     // is left to IPv4's DNAT.
     let server6 = std::net::TcpListener::bind("[::1]:0").unwrap();
     let real6 = server6.local_addr().unwrap();
-    let port6 = |host_ip: Option<&str>, host_port: u16| PublishedPort {
-        host_ip: host_ip.map(|ip| ip.parse().unwrap()),
-        host_port,
-        protocol: Protocol::Tcp,
-        container_ip: real6.ip(),
-        container_port: real6.port(),
-    };
+    let port6 = |host_ip: Option<&str>, host_port: u16| published(host_ip, host_port, real6);
     nat.apply(false, &[PortOp::Add(port6(None, 7003))]).unwrap();
     let (seen, kernel) = connect_seen("[::1]:7003").unwrap();
     assert_eq!((seen.as_str(), kernel), ("[::1]:7003", real6.to_string()));
