@@ -1,16 +1,15 @@
 //! netd's DNS: the embedded DNS server each sandbox gets (Docker's
-//! `127.0.0.11`), and the sandbox's `resolv.conf` and `hosts` files.
+//! `127.0.0.11`). The sandbox's `resolv.conf` and `hosts` files are rendered
+//! by `netd-api`, which the engine shares.
 //!
 //! - [`zone`]: the names one sandbox can see ([`Zone`]).
 //! - [`server`]: the server itself; netd binds the sockets inside the
 //!   sandbox and hands them to [`server::spawn`], with a [`ListenerState`]
 //!   it swaps on every change.
-//! - [`files`]: `resolv.conf` and `hosts` rendering.
 
 #![warn(missing_docs)]
 
 mod batch;
-pub mod files;
 mod forward;
 pub mod server;
 mod wire;

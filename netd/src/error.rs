@@ -1,11 +1,17 @@
 //! netd's errors, classed the way Docker classes them so that each maps to
 //! Docker's HTTP status.
 
+use std::sync::Arc;
+
 use ipam::IpamError;
+
+/// The error underneath a [`NetdError`], kept for logs (errno, path,
+/// object) while the API answers with the message alone.
+pub(crate) type Source = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Docker's error classes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
+pub(crate) enum ErrorKind {
     /// 400: the request is wrong.
     InvalidParameter,
     /// 403: the request is understood and refused.
@@ -22,7 +28,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// The HTTP status Docker answers with.
-    pub fn status(self) -> u16 {
+    pub(crate) fn status(self) -> u16 {
         match self {
             Self::InvalidParameter => 400,
             Self::Forbidden => 403,
@@ -34,41 +40,82 @@ impl ErrorKind {
     }
 }
 
-/// A failed request: its class and Docker's message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A failed request: its class, Docker's message, and the error that
+/// caused it when there is one (a kernel, store or IPAM error).
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
-pub struct NetdError {
+pub(crate) struct NetdError {
     /// The class.
     pub kind: ErrorKind,
     /// The message, worded as Docker words it.
     pub message: String,
+    /// What failed underneath, for logs; never shown to API clients.
+    #[source]
+    pub source: Option<Source>,
 }
+
+/// Two errors are the same answer when class and message agree; the
+/// source is detail for logs.
+impl PartialEq for NetdError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.message == other.message
+    }
+}
+
+impl Eq for NetdError {}
 
 impl NetdError {
     /// A 400.
-    pub fn invalid(message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidParameter, message)
     }
     /// A 403.
-    pub fn forbidden(message: impl Into<String>) -> Self {
+    pub(crate) fn forbidden(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Forbidden, message)
     }
     /// A 404.
-    pub fn not_found(message: impl Into<String>) -> Self {
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::NotFound, message)
     }
     /// A 409.
-    pub fn conflict(message: impl Into<String>) -> Self {
+    pub(crate) fn conflict(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Conflict, message)
     }
     /// A 500.
-    pub fn internal(message: impl Into<String>) -> Self {
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Internal, message)
+    }
+    /// An error of class `kind` caused by `source`, whose text is the
+    /// message.
+    pub(crate) fn caused_by(
+        kind: ErrorKind,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            kind,
+            message: source.to_string(),
+            source: Some(Arc::new(source)),
+        }
+    }
+    /// The message followed by each underlying cause, for logs.
+    pub(crate) fn chain(&self) -> String {
+        let mut out = self.message.clone();
+        let mut next = self.source.as_deref().map(|e| e as &dyn std::error::Error);
+        while let Some(e) = next {
+            let text = e.to_string();
+            if !out.ends_with(&text) {
+                out.push_str(": ");
+                out.push_str(&text);
+            }
+            next = e.source();
+        }
+        out
     }
     fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
             message: message.into(),
+            source: None,
         }
     }
 }
@@ -83,24 +130,54 @@ impl From<IpamError> for NetdError {
             | IpamError::NotAllocated { .. } => ErrorKind::Internal,
             _ => ErrorKind::InvalidParameter,
         };
-        Self::new(kind, e.to_string())
+        Self::caused_by(kind, e)
     }
 }
 
 impl From<ipam::SpecErrors> for NetdError {
     fn from(e: ipam::SpecErrors) -> Self {
-        Self::invalid(e.to_string())
+        Self::caused_by(ErrorKind::InvalidParameter, e)
     }
 }
 
 impl From<drivers::KernelError> for NetdError {
     fn from(e: drivers::KernelError) -> Self {
-        Self::internal(e.to_string())
+        Self::caused_by(ErrorKind::Internal, e)
     }
 }
 
 impl From<crate::store::StoreError> for NetdError {
     fn from(e: crate::store::StoreError) -> Self {
-        Self::internal(e.to_string())
+        Self::caused_by(ErrorKind::Internal, e)
+    }
+}
+
+impl From<netd_api::portspec::PortSpecError> for NetdError {
+    fn from(e: netd_api::portspec::PortSpecError) -> Self {
+        Self::caused_by(ErrorKind::InvalidParameter, e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_errors_keep_their_source_for_logs() {
+        let io = std::io::Error::from_raw_os_error(libc::EEXIST);
+        let e = NetdError::caused_by(ErrorKind::Internal, io);
+        assert_eq!(e.kind.status(), 500);
+        assert!(e.chain().contains("File exists"), "{}", e.chain());
+        let source = std::error::Error::source(&e).expect("the io error is kept");
+        assert_eq!(
+            source.to_string(),
+            std::io::Error::from_raw_os_error(libc::EEXIST).to_string()
+        );
+    }
+
+    #[test]
+    fn port_spec_errors_are_bad_requests() {
+        let e = NetdError::from(netd_api::portspec::PortSpecError("x".into()));
+        assert_eq!((e.kind.status(), e.message.as_str()), (400, "x"));
     }
 }

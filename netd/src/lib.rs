@@ -2,16 +2,18 @@
 //! sandboxes) over the bridge, host and none drivers, with Docker's network
 //! API and netd's own sandbox API on a unix socket.
 //!
-//! Callers (the engine, the CLI) use [`client`] and [`api::types`] only.
+//! Callers (the engine, the CLI, the CNI plugin) use the `netd-api` crate
+//! only: the API types, the `-p` parser, the file renderer and the client.
 
 #![warn(missing_docs)]
 
-pub mod api;
-pub mod client;
+pub(crate) mod api;
 pub mod config;
-pub mod controller;
+pub(crate) mod controller;
 pub mod daemon;
-pub mod error;
-pub mod model;
-pub mod plugin;
-pub mod store;
+pub(crate) mod error;
+pub(crate) mod model;
+pub(crate) mod plugin;
+pub(crate) mod store;
+
+pub use plugin::DEFAULT_SOCKET as DEFAULT_PLUGIN_SOCKET;

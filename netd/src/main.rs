@@ -12,7 +12,7 @@ use netd::daemon::{self, Options};
 #[command(name = "netd", version)]
 struct Cli {
     /// Socket to listen on.
-    #[arg(short = 'H', long = "host", env = "NETD_HOST", default_value = netd::client::DEFAULT_HOST)]
+    #[arg(short = 'H', long = "host", env = "NETD_HOST", default_value = netd_api::client::DEFAULT_HOST)]
     host: String,
     /// Persistent state directory.
     #[arg(long, env = "NETD_DATA_ROOT", default_value = "/var/lib/netd")]
@@ -30,7 +30,7 @@ struct Cli {
     #[arg(short = 'G', long)]
     group: Option<String>,
     /// Socket of Docker's network and IPAM plugin protocols (`none`: off).
-    #[arg(long, env = "NETD_PLUGIN_SOCKET", default_value = netd::plugin::DEFAULT_SOCKET)]
+    #[arg(long, env = "NETD_PLUGIN_SOCKET", default_value = netd::DEFAULT_PLUGIN_SOCKET)]
     plugin_socket: String,
     /// Cgroup (v2) whose processes reach published TCP ports through
     /// connect-time translation instead of DNAT: `auto` (the whole

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// A network driver netd implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum DriverKind {
+pub(crate) enum DriverKind {
     /// A Linux bridge per network.
     Bridge,
     /// The host's own network namespace.
@@ -21,7 +21,7 @@ pub enum DriverKind {
 
 impl DriverKind {
     /// Docker's name for the driver.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Bridge => "bridge",
             Self::Host => "host",
@@ -32,7 +32,7 @@ impl DriverKind {
 
 /// One allocated subnet of a network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Subnet {
+pub(crate) struct Subnet {
     /// The IPAM pool id.
     pub pool: String,
     /// The subnet.
@@ -49,7 +49,7 @@ pub struct Subnet {
 
 /// The bridge driver's settings of a network, from its `-o` options.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BridgeOptions {
+pub(crate) struct BridgeOptions {
     /// The Linux bridge's name.
     pub name: String,
     /// MTU, when set.
@@ -66,7 +66,7 @@ pub struct BridgeOptions {
 
 /// A network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Network {
+pub(crate) struct Network {
     /// 64-hex id.
     pub id: String,
     /// Unique name.
@@ -105,7 +105,7 @@ pub struct Network {
 
 impl Network {
     /// The subnet of one family.
-    pub fn subnet(&self, v6: bool) -> Option<&Subnet> {
+    pub(crate) fn subnet(&self, v6: bool) -> Option<&Subnet> {
         self.subnets
             .iter()
             .find(|s| s.subnet.addr().is_ipv6() == v6)
@@ -114,7 +114,7 @@ impl Network {
 
 /// A sandbox's attachment to a network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     /// 64-hex id.
     pub id: String,
     /// The sandbox's name.
@@ -161,7 +161,7 @@ pub struct Endpoint {
 /// An IPAM pool handed out through the plugin socket, with the number of
 /// `RequestPool` calls it answered (Docker's pools are reference counted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PluginPool {
+pub(crate) struct PluginPool {
     /// The pool id (`LocalDefault/10.0.0.0/24`).
     pub id: String,
     /// Outstanding requests.
@@ -170,13 +170,13 @@ pub struct PluginPool {
 
 /// One published port of an endpoint, as allocated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct PortRecord {
+pub(crate) struct PortRecord {
     /// Host address; `None` for all addresses of the container address's family.
     pub host_ip: Option<IpAddr>,
     /// Host port.
     pub host_port: u16,
     /// `tcp`, `udp` or `sctp`.
-    pub protocol: PortProtocol,
+    pub protocol: netd_api::Protocol,
     /// Container port.
     pub container_port: u16,
     /// Published for the container's IPv6 address (else its IPv4 one).
@@ -184,21 +184,9 @@ pub struct PortRecord {
     pub v6: bool,
 }
 
-/// A published port's protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PortProtocol {
-    /// TCP.
-    Tcp,
-    /// UDP.
-    Udp,
-    /// SCTP.
-    Sctp,
-}
-
 /// A container's network namespace and its DNS settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sandbox {
+pub(crate) struct Sandbox {
     /// 64-hex id.
     pub id: String,
     /// Unique name.
@@ -225,19 +213,19 @@ pub struct Sandbox {
     pub gateway_endpoint: Option<String>,
     /// Ports to publish (`-p`), on the sandbox's gateway endpoint.
     #[serde(default)]
-    pub ports: Vec<crate::api::portspec::PortMapping>,
+    pub ports: Vec<netd_api::portspec::PortMapping>,
     /// Creation time.
     pub created: String,
 }
 
 impl Sandbox {
     /// Path of the rendered hosts file.
-    pub fn hosts_path(&self) -> PathBuf {
+    pub(crate) fn hosts_path(&self) -> PathBuf {
         self.files.join("hosts")
     }
 
     /// Path of the rendered resolv.conf.
-    pub fn resolv_conf_path(&self) -> PathBuf {
+    pub(crate) fn resolv_conf_path(&self) -> PathBuf {
         self.files.join("resolv.conf")
     }
 }

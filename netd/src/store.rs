@@ -22,7 +22,7 @@ const PLUGIN_POOLS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("plu
 
 /// A store failure.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub(crate) enum StoreError {
     /// Another process (a second netd) holds the file.
     #[error(
         "the state file {path} is in use by another netd (is one already running on this data root?)"
@@ -51,7 +51,7 @@ fn db_err<E: Into<redb::Error>>(e: E) -> StoreError {
 
 /// Everything stored, as loaded at start.
 #[derive(Debug, Default)]
-pub struct Loaded {
+pub(crate) struct Loaded {
     /// Networks.
     pub networks: Vec<Network>,
     /// Endpoints.
@@ -66,7 +66,7 @@ pub struct Loaded {
 
 /// One change: records to write and keys to delete, committed together.
 #[derive(Debug, Default)]
-pub struct Change {
+pub(crate) struct Change {
     put: Vec<(Table, String, Vec<u8>)>,
     del: Vec<(Table, String)>,
 }
@@ -103,31 +103,35 @@ impl Change {
     }
 
     /// Writes a network.
-    pub fn put_network(&mut self, n: &Network) -> Result<(), StoreError> {
+    pub(crate) fn put_network(&mut self, n: &Network) -> Result<(), StoreError> {
         self.put(Table::Networks, &n.id, n)
     }
     /// Deletes a network.
-    pub fn del_network(&mut self, id: &str) {
+    pub(crate) fn del_network(&mut self, id: &str) {
         self.del.push((Table::Networks, id.to_owned()));
     }
     /// Writes an endpoint.
-    pub fn put_endpoint(&mut self, e: &Endpoint) -> Result<(), StoreError> {
+    pub(crate) fn put_endpoint(&mut self, e: &Endpoint) -> Result<(), StoreError> {
         self.put(Table::Endpoints, &e.id, e)
     }
     /// Deletes an endpoint.
-    pub fn del_endpoint(&mut self, id: &str) {
+    pub(crate) fn del_endpoint(&mut self, id: &str) {
         self.del.push((Table::Endpoints, id.to_owned()));
     }
     /// Writes a sandbox.
-    pub fn put_sandbox(&mut self, s: &Sandbox) -> Result<(), StoreError> {
+    pub(crate) fn put_sandbox(&mut self, s: &Sandbox) -> Result<(), StoreError> {
         self.put(Table::Sandboxes, &s.id, s)
     }
     /// Deletes a sandbox.
-    pub fn del_sandbox(&mut self, id: &str) {
+    pub(crate) fn del_sandbox(&mut self, id: &str) {
         self.del.push((Table::Sandboxes, id.to_owned()));
     }
     /// Writes a plugin pool's record, or deletes it when `pool` is `None`.
-    pub fn plugin_pool(&mut self, id: &str, pool: Option<&PluginPool>) -> Result<(), StoreError> {
+    pub(crate) fn plugin_pool(
+        &mut self,
+        id: &str,
+        pool: Option<&PluginPool>,
+    ) -> Result<(), StoreError> {
         match pool {
             Some(p) => self.put(Table::PluginPools, id, p),
             None => {
@@ -137,7 +141,7 @@ impl Change {
         }
     }
     /// Writes an IPAM pool, or deletes it when `state` is `None` (released).
-    pub fn pool(&mut self, id: &str, state: Option<&PoolState>) -> Result<(), StoreError> {
+    pub(crate) fn pool(&mut self, id: &str, state: Option<&PoolState>) -> Result<(), StoreError> {
         match state {
             Some(s) => self.put(Table::Pools, id, s),
             None => {
@@ -150,13 +154,13 @@ impl Change {
 
 /// The open state file.
 #[derive(Debug)]
-pub struct Store {
+pub(crate) struct Store {
     db: Database,
 }
 
 impl Store {
     /// Opens (or creates) the state file at `path`.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
         let database = Database::create(path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {
                 path: path.display().to_string(),
@@ -172,7 +176,7 @@ impl Store {
     }
 
     /// Reads everything.
-    pub fn load(&self) -> Result<Loaded, StoreError> {
+    pub(crate) fn load(&self) -> Result<Loaded, StoreError> {
         let tx = self.db.begin_read().map_err(db_err)?;
         fn all<T: DeserializeOwned>(
             tx: &redb::ReadTransaction,
@@ -201,7 +205,7 @@ impl Store {
     }
 
     /// Commits a change in one transaction.
-    pub fn commit(&self, change: Change) -> Result<(), StoreError> {
+    pub(crate) fn commit(&self, change: Change) -> Result<(), StoreError> {
         let tx = self.db.begin_write().map_err(db_err)?;
         for (table, key) in &change.del {
             tx.open_table(table.def())

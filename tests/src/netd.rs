@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use netd::client::Client;
+use netd_api::client::Client;
 
 use crate::TestHost;
 
@@ -234,7 +234,7 @@ pub async fn start_for_bench_with(
         .stdin(Stdio::null())
         .spawn()
         .map_err(|e| format!("starting netd: {e}"))?;
-    let client = Client::new(netd::client::DEFAULT_HOST).map_err(|e| e.to_string())?;
+    let client = Client::new(netd_api::client::DEFAULT_HOST).map_err(|e| e.to_string())?;
     let start = Instant::now();
     while client.ping().await.is_err() {
         if start.elapsed() > Duration::from_secs(20) {
@@ -320,12 +320,12 @@ pub fn fails(out: &Output) -> String {
 
 /// Port bindings from `(container port/proto, host IP, host port)` triples,
 /// as `-p` gives them.
-pub fn bindings(pairs: &[(&str, &str, &str)]) -> netd::api::portspec::PortBindings {
-    let mut b = netd::api::portspec::PortBindings::new();
+pub fn bindings(pairs: &[(&str, &str, &str)]) -> netd_api::portspec::PortBindings {
+    let mut b = netd_api::portspec::PortBindings::new();
     for (key, ip, port) in pairs {
         b.entry((*key).to_owned())
             .or_default()
-            .push(netd::api::portspec::PortBinding {
+            .push(netd_api::portspec::PortBinding {
                 host_ip: (*ip).to_owned(),
                 host_port: (*port).to_owned(),
             });

@@ -12,7 +12,7 @@ use bollard::models::{
 };
 use bollard::query_parameters::{ListNetworksOptions, PruneNetworksOptions};
 use hyper::Method;
-use netd::api::types::SandboxCreateRequest;
+use netd_api::types::SandboxCreateRequest;
 use tests::TestHost;
 use tests::netd::{Netd, runtime};
 
@@ -405,7 +405,7 @@ fn three_hundred_networks_without_subnets_all_succeed() {
     let c = netd.client();
     runtime().block_on(async {
         for i in 0..300 {
-            c.network_create(&netd::api::types::NetworkCreateRequest {
+            c.network_create(&netd_api::types::NetworkCreateRequest {
                 name: format!("n{i:03}"),
                 ..Default::default()
             })
@@ -435,7 +435,7 @@ fn concurrent_connects_get_distinct_addresses() {
     let rt = runtime();
     rt.block_on(async {
         let c = netd.client();
-        c.network_create(&netd::api::types::NetworkCreateRequest {
+        c.network_create(&netd_api::types::NetworkCreateRequest {
             name: "busy".into(),
             ..Default::default()
         })
@@ -456,7 +456,7 @@ fn concurrent_connects_get_distinct_addresses() {
             std::thread::spawn(move || {
                 runtime().block_on(c.network_connect(
                     "busy",
-                    &netd::api::types::NetworkConnectRequest {
+                    &netd_api::types::NetworkConnectRequest {
                         container: format!("par{i}"),
                         endpoint_config: None,
                     },

@@ -14,9 +14,9 @@
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use netd::api::portspec::PortBindings;
-use netd::api::types::{NetworkConnectRequest, NetworkCreateRequest, SandboxCreateRequest};
-use netd::client::Client;
+use netd_api::client::Client;
+use netd_api::portspec::PortBindings;
+use netd_api::types::{NetworkConnectRequest, NetworkCreateRequest, SandboxCreateRequest};
 use tests::netd::{Netd, bindings, eventually, runtime};
 use tests::traffic::{Remote, in_ns, serve_tcp, tcp_get};
 use tests::{TestHost, run};
@@ -217,8 +217,8 @@ fn ipv6_host_clients_reach_published_ports_even_on_the_loopback() {
     rt.block_on(c.network_create(&NetworkCreateRequest {
         name: "web6".into(),
         enable_ipv6: Some(true),
-        ipam: Some(netd::api::types::Ipam {
-            config: Some(vec![netd::api::types::IpamConfig {
+        ipam: Some(netd_api::types::Ipam {
+            config: Some(vec![netd_api::types::IpamConfig {
                 subnet: Some("fd23::/64".into()),
                 ..Default::default()
             }]),

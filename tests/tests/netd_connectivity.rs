@@ -4,11 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use netd::api::types::{
+use netd_api::client::Client;
+use netd_api::types::{
     EndpointSettings, IpamConfig, NetworkConnectRequest, NetworkCreateRequest,
     NetworkDisconnectRequest, SandboxCreateRequest, SandboxResource,
 };
-use netd::client::Client;
 use tests::TestHost;
 use tests::netd::{Netd, in_netns, ping, runtime};
 
@@ -19,7 +19,7 @@ async fn network(c: &Client, name: &str, v6_subnet: Option<&str>) -> String {
     };
     if let Some(s) = v6_subnet {
         req.enable_ipv6 = Some(true);
-        req.ipam = Some(netd::api::types::Ipam {
+        req.ipam = Some(netd_api::types::Ipam {
             config: Some(vec![IpamConfig {
                 subnet: Some(s.into()),
                 ..Default::default()
@@ -40,7 +40,7 @@ async fn sandbox(c: &Client, name: &str, mode: &str) -> SandboxResource {
     .unwrap()
 }
 
-async fn connect(c: &Client, net: &str, sb: &str) -> Result<(), netd::client::ClientError> {
+async fn connect(c: &Client, net: &str, sb: &str) -> Result<(), netd_api::client::ClientError> {
     c.network_connect(
         net,
         &NetworkConnectRequest {

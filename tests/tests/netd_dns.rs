@@ -11,11 +11,11 @@ use std::sync::Arc;
 
 use dns::server::{ListenerState, ServerHandle};
 use dns::zone::Zone;
-use netd::api::types::{
+use netd_api::client::Client;
+use netd_api::types::{
     EndpointSettings, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest,
     SandboxCreateRequest, SandboxResource,
 };
-use netd::client::Client;
 use tests::TestHost;
 use tests::netd::{Netd, eventually, in_netns, runtime};
 use tests::traffic::{Remote, in_ns};

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use netd::api::types::SandboxCreateRequest;
+use netd_api::types::SandboxCreateRequest;
 use tests::TestHost;
 use tests::netd::{Netd, fails, ok, runtime};
 

@@ -133,10 +133,10 @@ fn dockerd_runs_containers_on_a_netd_network() {
     );
     assert_eq!(run("nft", &["list", "table", "inet", "netd"]), nft_before);
     // The subnet is free again for netd's own networks.
-    let req = netd::api::types::NetworkCreateRequest {
+    let req = netd_api::types::NetworkCreateRequest {
         name: "reuse".into(),
-        ipam: Some(netd::api::types::Ipam {
-            config: Some(vec![netd::api::types::IpamConfig {
+        ipam: Some(netd_api::types::Ipam {
+            config: Some(vec![netd_api::types::IpamConfig {
                 subnet: Some(subnet),
                 ..Default::default()
             }]),

@@ -285,10 +285,10 @@ fn failures_roll_back_and_bad_bodies_are_refused() {
     let rt = runtime();
     let c = netd.client();
     // A pool overlapping one of netd's own networks is refused.
-    let own = netd::api::types::NetworkCreateRequest {
+    let own = netd_api::types::NetworkCreateRequest {
         name: "own".into(),
-        ipam: Some(netd::api::types::Ipam {
-            config: Some(vec![netd::api::types::IpamConfig {
+        ipam: Some(netd_api::types::Ipam {
+            config: Some(vec![netd_api::types::IpamConfig {
                 subnet: Some("10.66.0.0/24".into()),
                 ..Default::default()
             }]),

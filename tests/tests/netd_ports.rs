@@ -6,11 +6,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use netd::api::portspec::PortBindings;
-use netd::api::types::{
+use netd_api::client::Client;
+use netd_api::portspec::PortBindings;
+use netd_api::types::{
     IpamConfig, NetworkConnectRequest, NetworkCreateRequest, SandboxCreateRequest, SandboxResource,
 };
-use netd::client::Client;
 use tests::netd::{Netd, bindings, ping, runtime};
 use tests::traffic::{Remote, serve_tcp, serve_udp, tcp_get, udp_roundtrip};
 use tests::{TestHost, run};
@@ -24,7 +24,7 @@ fn network(c: &Client, name: &str, opts: &[(&str, &str)], internal: bool, subnet
                 .map(|(k, v)| ((*k).into(), (*v).into()))
                 .collect(),
         ),
-        ipam: subnet.map(|s| netd::api::types::Ipam {
+        ipam: subnet.map(|s| netd_api::types::Ipam {
             config: Some(vec![IpamConfig {
                 subnet: Some(s.into()),
                 ..Default::default()
@@ -46,7 +46,7 @@ fn sandbox(c: &Client, name: &str, ports: Option<PortBindings>) -> SandboxResour
         .unwrap()
 }
 
-fn connect(c: &Client, net: &str, sb: &str) -> Result<(), netd::client::ClientError> {
+fn connect(c: &Client, net: &str, sb: &str) -> Result<(), netd_api::client::ClientError> {
     runtime().block_on(c.network_connect(
         net,
         &NetworkConnectRequest {
@@ -214,7 +214,7 @@ fn networks_are_isolated_from_each_other_but_reach_their_gateways() {
         let req = NetworkCreateRequest {
             name: name.into(),
             enable_ipv6: Some(true),
-            ipam: Some(netd::api::types::Ipam {
+            ipam: Some(netd_api::types::Ipam {
                 config: Some(vec![IpamConfig {
                     subnet: Some(v6.into()),
                     ..Default::default()
@@ -455,7 +455,7 @@ fn host_port_ranges_take_the_first_free_port_and_publish_all_uses_random_ports()
         "8000 is taken by another program"
     );
 
-    let exposed: netd::api::portspec::ExposedPorts =
+    let exposed: netd_api::portspec::ExposedPorts =
         serde_json::from_str(r#"{"80/tcp":{},"53/udp":{}}"#).unwrap();
     let all = runtime()
         .block_on(c.sandbox_create(&SandboxCreateRequest {

@@ -9,15 +9,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use netd::api::types::{
+use netd_api::client::Client;
+use netd_api::types::{
     NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest, SandboxCreateRequest,
     SandboxResource,
 };
-use netd::client::Client;
 use tests::TestHost;
 use tests::netd::{Netd, in_netns, ping, runtime};
 
-async fn new_sandbox(c: &Client, name: &str) -> Result<SandboxResource, netd::client::ClientError> {
+async fn new_sandbox(
+    c: &Client,
+    name: &str,
+) -> Result<SandboxResource, netd_api::client::ClientError> {
     c.sandbox_create(&SandboxCreateRequest {
         name: name.into(),
         ..Default::default()
@@ -25,7 +28,7 @@ async fn new_sandbox(c: &Client, name: &str) -> Result<SandboxResource, netd::cl
     .await
 }
 
-async fn connect(c: &Client, net: &str, sb: &str) -> Result<(), netd::client::ClientError> {
+async fn connect(c: &Client, net: &str, sb: &str) -> Result<(), netd_api::client::ClientError> {
     c.network_connect(
         net,
         &NetworkConnectRequest {
@@ -36,7 +39,7 @@ async fn connect(c: &Client, net: &str, sb: &str) -> Result<(), netd::client::Cl
     .await
 }
 
-async fn disconnect(c: &Client, net: &str, sb: &str) -> Result<(), netd::client::ClientError> {
+async fn disconnect(c: &Client, net: &str, sb: &str) -> Result<(), netd_api::client::ClientError> {
     c.network_disconnect(
         net,
         &NetworkDisconnectRequest {

@@ -9,30 +9,9 @@ pub mod ruleset;
 
 use std::net::IpAddr;
 
+pub use netd_api::Protocol;
 pub use nft::{Nft, NftError};
 pub use ruleset::{Change, NetworkRules, PortOp};
-
-/// A transport protocol a port can be published for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Protocol {
-    /// TCP.
-    Tcp,
-    /// UDP.
-    Udp,
-    /// SCTP.
-    Sctp,
-}
-
-impl Protocol {
-    /// nft's name for it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Tcp => "tcp",
-            Self::Udp => "udp",
-            Self::Sctp => "sctp",
-        }
-    }
-}
 
 /// One published port as the kernel sees it: traffic to `host_ip` (any
 /// local address when `None`) port `host_port` goes to the container.

@@ -543,7 +543,7 @@ fn network_elements(n: &NetworkRules) -> Vec<NfListObject<'static>> {
 }
 
 fn proto_expr(p: Protocol) -> Expression<'static> {
-    s(p.name())
+    s(p.as_str())
 }
 
 /// The elements that express one published port.

@@ -1,7 +1,7 @@
 //! How a command fails: the message for standard error and the exit code,
 //! with docker's wording for daemon errors.
 
-use netd::client::ClientError;
+use netd_api::client::ClientError;
 
 /// A command that did not succeed: what to print on standard error (may be
 /// empty) and the exit code.

@@ -46,7 +46,7 @@ pub struct GlobalArgs {
     #[arg(
         long = "netd-host",
         env = "NETD_HOST",
-        default_value = netd::client::DEFAULT_HOST,
+        default_value = netd_api::client::DEFAULT_HOST,
         global = true,
         value_name = "string",
         help_heading = "Global Options"

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use netd::api::portspec::{parse_port_specs, to_port_bindings};
+use netd_api::portspec::{parse_port_specs, to_port_bindings};
 use serde_json::Value;
 
 use super::error::{ContainerError, Result};
@@ -127,7 +127,7 @@ pub fn plan(
             .map(|k| (k.clone(), Value::Object(Default::default())))
             .collect()
     });
-    let mut extra = netd::api::portspec::ExposedPorts::default();
+    let mut extra = netd_api::portspec::ExposedPorts::default();
     for e in &opts.expose {
         extra
             .add_expose(e)

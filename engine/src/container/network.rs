@@ -6,10 +6,10 @@
 //! files with netd's renderer, which saves a round trip to netd at each
 //! start and stop.
 
-use netd::api::types::{
+use netd_api::client::{Client, ClientError};
+use netd_api::types::{
     EndpointIpamConfig, EndpointSettings, NetworkConnectRequest, SandboxCreateRequest,
 };
-use netd::client::{Client, ClientError};
 
 use std::path::{Path, PathBuf};
 
@@ -58,7 +58,7 @@ pub fn is_private(c: &Container) -> bool {
             .host_config
             .extra_hosts
             .iter()
-            .any(|h| netd::api::files::names_host_gateway(h))
+            .any(|h| netd_api::files::names_host_gateway(h))
 }
 
 /// The network of a container with no network: a namespace the runtime
@@ -66,7 +66,7 @@ pub fn is_private(c: &Container) -> bool {
 /// directory `dir` from the host's `/etc/resolv.conf`.
 pub fn private(c: &Container, dir: &Path) -> Result<Attached> {
     let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let files = netd::api::files::private_sandbox_files(
+    let files = netd_api::files::private_sandbox_files(
         &host,
         &c.host_config.extra_hosts,
         &c.host_config.dns,
@@ -109,7 +109,7 @@ pub async fn attach(client: &Client, c: &Container) -> Result<Attached> {
         port_bindings: (!c.host_config.port_bindings.is_empty())
             .then(|| c.host_config.port_bindings.clone()),
         exposed_ports: c.config.exposed_ports.as_ref().map(|e| {
-            netd::api::portspec::ExposedPorts(e.keys().filter_map(|k| k.parse().ok()).collect())
+            netd_api::portspec::ExposedPorts(e.keys().filter_map(|k| k.parse().ok()).collect())
         }),
         publish_all_ports: c.host_config.publish_all_ports,
     };

@@ -280,7 +280,7 @@ impl Engine {
         );
         overlay.unmount()?;
         if super::shim::uses_netd_sandbox(&c)
-            && let Ok(client) = netd::client::Client::new(&self.netd_host)
+            && let Ok(client) = netd_api::client::Client::new(&self.netd_host)
             && let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()

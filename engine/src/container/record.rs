@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use netd::api::portspec::PortBindings;
-use netd::api::types::EndpointSettings;
+use netd_api::portspec::PortBindings;
+use netd_api::types::EndpointSettings;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

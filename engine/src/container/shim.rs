@@ -340,7 +340,7 @@ pub fn uses_netd_sandbox(c: &Container) -> bool {
 /// netd, for the containers that have a sandbox there.
 struct Netd {
     rt: tokio::runtime::Runtime,
-    client: netd::client::Client,
+    client: netd_api::client::Client,
 }
 
 impl Netd {
@@ -350,7 +350,7 @@ impl Netd {
                 .enable_all()
                 .build()
                 .map_err(|e| ContainerError::State(format!("starting a runtime: {e}")))?,
-            client: netd::client::Client::new(host)
+            client: netd_api::client::Client::new(host)
                 .map_err(|e| ContainerError::Netd(e.to_string()))?,
         })
     }

@@ -122,7 +122,7 @@ fn indented<T: Serialize>(value: &T) -> String {
 mod tests {
     use std::collections::BTreeMap;
 
-    use netd::api::types::{EndpointResource, Ipam, IpamConfig, NetworkResource};
+    use netd_api::types::{EndpointResource, Ipam, IpamConfig, NetworkResource};
 
     use super::*;
     use crate::format::network::add_go_aliases;

@@ -159,7 +159,7 @@ pub fn write_string(out: &mut String, s: &str, escape_html: bool) {
 #[cfg(test)]
 mod tests {
     use gotmpl::tmap;
-    use netd::api::types::{IpamConfig, NetworkResource};
+    use netd_api::types::{IpamConfig, NetworkResource};
 
     use super::*;
 
@@ -217,7 +217,7 @@ mod tests {
     fn struct_specs_follow_the_api_types_field_order() {
         let network = serde_json::to_string(&NetworkResource::default()).unwrap();
         assert_in_order(&network, STRUCTS[0].0);
-        let ipam = serde_json::to_string(&netd::api::types::Ipam::default()).unwrap();
+        let ipam = serde_json::to_string(&netd_api::types::Ipam::default()).unwrap();
         assert_in_order(&ipam, STRUCTS[1].0);
         let config = IpamConfig {
             subnet: Some(String::new()),
@@ -227,9 +227,9 @@ mod tests {
         };
         assert_in_order(&serde_json::to_string(&config).unwrap(), STRUCTS[2].0);
         let endpoint =
-            serde_json::to_string(&netd::api::types::EndpointResource::default()).unwrap();
+            serde_json::to_string(&netd_api::types::EndpointResource::default()).unwrap();
         assert_in_order(&endpoint, STRUCTS[3].0);
-        let from = serde_json::to_string(&netd::api::types::ConfigReference::default()).unwrap();
+        let from = serde_json::to_string(&netd_api::types::ConfigReference::default()).unwrap();
         assert_in_order(&from, STRUCTS[4].0);
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use gotmpl::{Value, tmap};
-use netd::api::types::NetworkResource;
+use netd_api::types::NetworkResource;
 
 use super::go_time::go_time_string;
 use super::natural_order::natural_cmp;

@@ -10,12 +10,12 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::filters::Filters;
-use super::types::{
+use super::{API_VERSION, ApiError, MIN_API_VERSION, Shared, detached, json_body, text};
+use crate::controller::NETWORK_FILTERS;
+use netd_api::types::{
     NetworkConnectRequest, NetworkCreateRequest, NetworkCreateResponse, NetworkDisconnectRequest,
     NetworkPruneResponse, NetworkResource,
 };
-use super::{API_VERSION, ApiError, MIN_API_VERSION, Shared, detached, json_body, text};
-use crate::controller::NETWORK_FILTERS;
 
 type Params = Query<HashMap<String, String>>;
 

@@ -10,7 +10,7 @@ use crate::error::NetdError;
 
 /// Parsed filters: key to accepted values.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Filters(pub BTreeMap<String, BTreeSet<String>>);
+pub(crate) struct Filters(pub BTreeMap<String, BTreeSet<String>>);
 
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -22,7 +22,7 @@ enum Values {
 impl Filters {
     /// Parses the parameter's JSON (absent or empty means no filter) and
     /// refuses keys outside `allowed` with Docker's message.
-    pub fn parse(json: Option<&str>, allowed: &[&str]) -> Result<Self, NetdError> {
+    pub(crate) fn parse(json: Option<&str>, allowed: &[&str]) -> Result<Self, NetdError> {
         let Some(json) = json.filter(|j| !j.trim().is_empty()) else {
             return Ok(Self::default());
         };
@@ -47,20 +47,20 @@ impl Filters {
     }
 
     /// The values of `key`, if the filter names it.
-    pub fn get(&self, key: &str) -> Option<&BTreeSet<String>> {
+    pub(crate) fn get(&self, key: &str) -> Option<&BTreeSet<String>> {
         self.0.get(key).filter(|v| !v.is_empty())
     }
 
     /// Whether `value` passes the `key` filter by exact match (or the key is
     /// not filtered).
-    pub fn exact(&self, key: &str, value: &str) -> bool {
+    pub(crate) fn exact(&self, key: &str, value: &str) -> bool {
         self.get(key).is_none_or(|vs| vs.contains(value))
     }
 
     /// Whether `value` passes the `key` filter by substring match, as Docker
     /// matches names and ids (it treats the value as a pattern; plain text
     /// matches as a substring).
-    pub fn contains(&self, key: &str, value: &str) -> bool {
+    pub(crate) fn contains(&self, key: &str, value: &str) -> bool {
         self.get(key)
             .is_none_or(|vs| vs.iter().any(|v| value.contains(v.as_str())))
     }
@@ -68,7 +68,12 @@ impl Filters {
     /// Whether `labels` satisfy every `key` (`label`) entry: `k` means the
     /// label exists, `k=v` that it has this value. For `label!` pass
     /// `negate`: no entry may match.
-    pub fn labels(&self, key: &str, labels: &BTreeMap<String, String>, negate: bool) -> bool {
+    pub(crate) fn labels(
+        &self,
+        key: &str,
+        labels: &BTreeMap<String, String>,
+        negate: bool,
+    ) -> bool {
         let Some(vs) = self.get(key) else {
             return true;
         };

@@ -5,11 +5,8 @@
 //! request at a time.
 
 mod docker;
-pub mod files;
-pub mod filters;
-pub mod portspec;
+pub(crate) mod filters;
 mod sandbox;
-pub mod types;
 
 use std::sync::Arc;
 
@@ -25,19 +22,19 @@ use tokio::sync::Mutex;
 
 use crate::controller::Controller;
 use crate::error::NetdError;
-use types::ErrorResponse;
+use netd_api::types::ErrorResponse;
 
 /// The Docker API version netd speaks (Docker 28).
-pub const API_VERSION: &str = "1.50";
+pub(crate) const API_VERSION: &str = "1.50";
 /// The oldest version it accepts, as Docker does.
-pub const MIN_API_VERSION: &str = "1.24";
+pub(crate) const MIN_API_VERSION: &str = "1.24";
 
 /// The shared controller.
-pub type Shared = Arc<Mutex<Controller>>;
+pub(crate) type Shared = Arc<Mutex<Controller>>;
 
 /// An error answered as Docker answers: its status and `{"message": …}`.
 #[derive(Debug)]
-pub struct ApiError(pub NetdError);
+pub(crate) struct ApiError(pub NetdError);
 
 impl From<NetdError> for ApiError {
     fn from(e: NetdError) -> Self {
@@ -50,7 +47,7 @@ impl IntoResponse for ApiError {
         let status =
             StatusCode::from_u16(self.0.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status.is_server_error() {
-            tracing::error!(error = %self.0.message, "request failed");
+            tracing::error!(error = %self.0.chain(), "request failed");
         }
         let body = ErrorResponse {
             message: self.0.message,
@@ -85,7 +82,7 @@ pub(crate) fn json_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError
 }
 
 /// Every route, unversioned.
-pub fn router(state: Shared) -> Router {
+pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/_ping", get(docker::ping).head(docker::ping))
         .route("/version", get(docker::version))
@@ -126,7 +123,7 @@ fn parse_version(v: &str) -> Option<(u32, u32)> {
 
 /// Strips a `/v1.NN` prefix (refusing versions netd does not speak) so that
 /// routing sees unversioned paths, and stamps Docker's API headers.
-pub async fn versioning(mut req: Request, next: Next) -> Response {
+pub(crate) async fn versioning(mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     if let Some(rest) = path.strip_prefix("/v") {
         let (ver, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));

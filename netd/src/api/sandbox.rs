@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::types::{SandboxCreateRequest, SandboxResource};
 use super::{ApiError, Shared, detached, json_body};
+use netd_api::types::{SandboxCreateRequest, SandboxResource};
 
 /// `POST /sandboxes`: creates the namespace and files; answers 201 with the
 /// sandbox (its `SandboxKey`, `ResolvConfPath` and `HostsPath`).

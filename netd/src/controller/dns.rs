@@ -13,10 +13,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::sync::Arc;
 
-use dns::files::ResolvConf;
 use dns::server::{ListenerState, ServerHandle};
 use dns::zone::Zone;
 use drivers::netns;
+use netd_api::files::ResolvConf;
 use tracing::{info, warn};
 
 use super::Controller;
@@ -339,7 +339,7 @@ impl Controller {
 
     /// Re-reads the host's resolv.conf and gives its servers to every view
     /// of sandboxes without `--dns` (called periodically).
-    pub fn refresh_upstreams(&mut self) {
+    pub(crate) fn refresh_upstreams(&mut self) {
         let host = host_upstreams();
         for (key, state) in &self.views {
             if key.dns.is_none() && **state.upstreams.load() != host {

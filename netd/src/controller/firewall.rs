@@ -55,7 +55,7 @@ impl Controller {
 
     /// Hands published TCP ports to connect-time translation from now on,
     /// starting with every port published now.
-    pub fn set_connect_nat(&mut self, nat: ConnectNat) {
+    pub(crate) fn set_connect_nat(&mut self, nat: ConnectNat) {
         let ops: Vec<PortOp> = self
             .published_ports()
             .into_iter()
@@ -77,7 +77,7 @@ impl Controller {
 
     /// Replaces netd's tables with exactly what the store describes, in one
     /// transaction. Connections already tracked keep flowing.
-    pub async fn restore_firewall(&self) -> Result<(), NetdError> {
+    pub(crate) async fn restore_firewall(&self) -> Result<(), NetdError> {
         let networks: Vec<NetworkRules> =
             self.networks.values().filter_map(network_rules).collect();
         let isolated: Vec<String> = self
@@ -101,7 +101,7 @@ impl Controller {
 
     /// Restores the tables if they are gone (flushed by someone else);
     /// returns whether it had to.
-    pub async fn check_firewall(&self) -> Result<bool, NetdError> {
+    pub(crate) async fn check_firewall(&self) -> Result<bool, NetdError> {
         if self.nft.table_exists() {
             return Ok(false);
         }

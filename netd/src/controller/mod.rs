@@ -11,7 +11,7 @@
 mod dns;
 mod firewall;
 mod network;
-pub mod plugin;
+pub(crate) mod plugin;
 mod ports;
 mod reaper;
 mod reconcile;
@@ -28,17 +28,17 @@ use crate::error::NetdError;
 use crate::model::{Endpoint, Network, Sandbox};
 use crate::store::Store;
 
-pub use network::NETWORK_FILTERS;
+pub(crate) use network::NETWORK_FILTERS;
 pub(crate) use network::PRUNE_FILTERS;
 
 /// Alias prefix marking bridges netd owns (`netd-net:<network id>`).
-pub const NET_ALIAS: &str = "netd-net:";
+pub(crate) const NET_ALIAS: &str = "netd-net:";
 /// Alias prefix marking host-side veths netd owns (`netd-ep:<endpoint id>`).
-pub const EP_ALIAS: &str = "netd-ep:";
+pub(crate) const EP_ALIAS: &str = "netd-ep:";
 
 /// The state and the means to change it.
 #[derive(Debug)]
-pub struct Controller {
+pub(crate) struct Controller {
     paths: Paths,
     config: Config,
     store: Store,
@@ -67,12 +67,7 @@ pub struct Controller {
     connect_nat: Option<drivers::connect_nat::ConnectNat>,
 }
 
-/// A fresh 64-hex id.
-pub fn new_id() -> String {
-    let mut b = [0u8; 32];
-    getrandom::fill(&mut b).expect("the kernel's random source is available");
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+pub(crate) use netd_api::{is_full_id, new_id};
 
 /// Random bytes (MAC addresses).
 pub(crate) fn random<const N: usize>() -> [u8; N] {
@@ -82,15 +77,8 @@ pub(crate) fn random<const N: usize>() -> [u8; N] {
 }
 
 /// Now, as Docker prints times (RFC 3339, nanoseconds, UTC).
-pub fn now() -> String {
+pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
-}
-
-/// Whether `s` is a full 64-hex id.
-pub fn is_full_id(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// A stored port as the firewall sees it.
@@ -98,15 +86,10 @@ pub(crate) fn published_port(
     p: &crate::model::PortRecord,
     container_ip: std::net::IpAddr,
 ) -> drivers::firewall::PublishedPort {
-    use crate::model::PortProtocol;
     drivers::firewall::PublishedPort {
         host_ip: p.host_ip,
         host_port: p.host_port,
-        protocol: match p.protocol {
-            PortProtocol::Tcp => drivers::firewall::Protocol::Tcp,
-            PortProtocol::Udp => drivers::firewall::Protocol::Udp,
-            PortProtocol::Sctp => drivers::firewall::Protocol::Sctp,
-        },
+        protocol: p.protocol,
         container_ip,
         container_port: p.container_port,
     }
@@ -153,7 +136,7 @@ fn lookup<'a, T>(
 
 impl Controller {
     /// Finds a network by id, name or id prefix.
-    pub fn find_network(&self, term: &str) -> Result<&Network, NetdError> {
+    pub(crate) fn find_network(&self, term: &str) -> Result<&Network, NetdError> {
         lookup(
             &self.networks,
             |n| n.name.as_str(),
@@ -164,7 +147,7 @@ impl Controller {
     }
 
     /// Finds a sandbox by id, name or id prefix.
-    pub fn find_sandbox(&self, term: &str) -> Result<&Sandbox, NetdError> {
+    pub(crate) fn find_sandbox(&self, term: &str) -> Result<&Sandbox, NetdError> {
         let term = term.strip_prefix('/').unwrap_or(term);
         lookup(
             &self.sandboxes,
@@ -207,7 +190,7 @@ impl Controller {
     }
 
     /// How many sandboxes and endpoints exist (for `/info`).
-    pub fn counts(&self) -> (usize, usize, usize) {
+    pub(crate) fn counts(&self) -> (usize, usize, usize) {
         (
             self.networks.len(),
             self.sandboxes.len(),

@@ -11,13 +11,13 @@ use tracing::info;
 
 use super::{Controller, NET_ALIAS, new_id, now};
 use crate::api::filters::Filters;
-use crate::api::types::{NetworkCreateRequest, NetworkCreateResponse, NetworkResource};
 use crate::error::NetdError;
 use crate::model::{BridgeOptions, DriverKind, Network, Subnet};
 use crate::store::Change;
+use netd_api::types::{NetworkCreateRequest, NetworkCreateResponse, NetworkResource};
 
 /// Filters `GET /networks` accepts.
-pub const NETWORK_FILTERS: &[&str] =
+pub(crate) const NETWORK_FILTERS: &[&str] =
     &["dangling", "driver", "id", "label", "name", "scope", "type"];
 /// Filters `POST /networks/prune` accepts.
 pub(crate) const PRUNE_FILTERS: &[&str] = &["until", "label", "label!"];
@@ -251,7 +251,7 @@ impl Controller {
     }
 
     /// `POST /networks/create`.
-    pub async fn create_network(
+    pub(crate) async fn create_network(
         &mut self,
         req: NetworkCreateRequest,
     ) -> Result<NetworkCreateResponse, NetdError> {
@@ -387,7 +387,7 @@ impl Controller {
     }
 
     /// `DELETE /networks/{id}`.
-    pub async fn remove_network(&mut self, term: &str) -> Result<(), NetdError> {
+    pub(crate) async fn remove_network(&mut self, term: &str) -> Result<(), NetdError> {
         let network = self.find_network(term)?.clone();
         if network.predefined {
             return Err(NetdError::forbidden(format!(
@@ -464,7 +464,10 @@ impl Controller {
     }
 
     /// `GET /networks`.
-    pub fn list_networks(&self, filters: &Filters) -> Result<Vec<NetworkResource>, NetdError> {
+    pub(crate) fn list_networks(
+        &self,
+        filters: &Filters,
+    ) -> Result<Vec<NetworkResource>, NetdError> {
         if let Some(bad) = filters
             .get("type")
             .and_then(|types| types.iter().find(|t| *t != "custom" && *t != "builtin"))
@@ -510,7 +513,10 @@ impl Controller {
 
     /// `POST /networks/prune`: removes unused, non-predefined networks that
     /// match the filters; returns their names.
-    pub async fn prune_networks(&mut self, filters: &Filters) -> Result<Vec<String>, NetdError> {
+    pub(crate) async fn prune_networks(
+        &mut self,
+        filters: &Filters,
+    ) -> Result<Vec<String>, NetdError> {
         let until = match filters.get("until") {
             None => None,
             Some(v) => {
@@ -571,7 +577,7 @@ fn parse_until(v: &str) -> Result<chrono::DateTime<chrono::FixedOffset>, NetdErr
 
 /// Turns the API's IPAM config entries into one spec per enabled family.
 fn subnet_specs(
-    config: Vec<crate::api::types::IpamConfig>,
+    config: Vec<netd_api::types::IpamConfig>,
     v4: bool,
     v6: bool,
 ) -> Result<Vec<NetworkSpec>, NetdError> {
@@ -687,11 +693,11 @@ mod tests {
         let specs = subnet_specs(vec![], true, true).unwrap();
         assert_eq!(specs.len(), 2);
         let two_v4 = vec![
-            crate::api::types::IpamConfig {
+            netd_api::types::IpamConfig {
                 subnet: Some("10.1.0.0/24".into()),
                 ..Default::default()
             },
-            crate::api::types::IpamConfig {
+            netd_api::types::IpamConfig {
                 subnet: Some("10.2.0.0/24".into()),
                 ..Default::default()
             },
@@ -700,12 +706,12 @@ mod tests {
             subnet_specs(two_v4, true, false).unwrap_err().kind.status(),
             403
         );
-        let v6 = vec![crate::api::types::IpamConfig {
+        let v6 = vec![netd_api::types::IpamConfig {
             subnet: Some("fd00::/64".into()),
             ..Default::default()
         }];
         assert!(subnet_specs(v6, true, false).is_err());
-        let bad = vec![crate::api::types::IpamConfig {
+        let bad = vec![netd_api::types::IpamConfig {
             subnet: Some("10.1.0.0/24".into()),
             gateway: Some("10.2.0.1".into()),
             ..Default::default()

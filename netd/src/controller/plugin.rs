@@ -18,17 +18,17 @@ use ipnet::IpNet;
 use tracing::{info, warn};
 
 use super::{Controller, EP_ALIAS, is_full_id, now};
-use crate::api::portspec::PortMapping;
 use crate::error::NetdError;
 use crate::model::{DriverKind, Endpoint, Network, PluginPool, Subnet};
 use crate::store::Change;
+use netd_api::portspec::PortMapping;
 
 /// The label that marks a plugin network in netd's own views.
-pub const PLUGIN_LABEL: &str = "com.berth.netd.plugin";
+pub(crate) const PLUGIN_LABEL: &str = "com.berth.netd.plugin";
 
 /// One family's IPAM data of a `CreateNetwork` request, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PluginSubnet {
+pub(crate) struct PluginSubnet {
     /// The pool's subnet.
     pub pool: IpNet,
     /// The gateway address.
@@ -39,7 +39,7 @@ pub struct PluginSubnet {
 
 /// A `CreateNetwork` request, parsed.
 #[derive(Debug, Clone, Default)]
-pub struct PluginNetworkSpec {
+pub(crate) struct PluginNetworkSpec {
     /// The caller's network id (64 hex), used as netd's.
     pub id: String,
     /// The `-o` options (`com.docker.network.generic`).
@@ -54,7 +54,7 @@ pub struct PluginNetworkSpec {
 
 /// A `CreateEndpoint` request, parsed.
 #[derive(Debug, Clone, Default)]
-pub struct PluginEndpointSpec {
+pub(crate) struct PluginEndpointSpec {
     /// Network id.
     pub network: String,
     /// The caller's endpoint id (64 hex).
@@ -70,14 +70,14 @@ pub struct PluginEndpointSpec {
 /// What `CreateEndpoint` answers: the MAC netd chose when the caller gave
 /// none (the caller refuses any other change to its interface).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PluginEndpointCreated {
+pub(crate) struct PluginEndpointCreated {
     /// The chosen MAC address, when none was given.
     pub mac: Option<String>,
 }
 
 /// What `Join` answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PluginJoin {
+pub(crate) struct PluginJoin {
     /// The veth end the caller moves into its sandbox.
     pub src_name: String,
     /// The name prefix the caller gives it there.
@@ -93,7 +93,7 @@ pub struct PluginJoin {
 /// The name of a plugin endpoint's inner veth end, before the caller moves
 /// and renames it. Unlike [`bridge::veth_name`], netd never takes a link of
 /// this shape for a stray of its own.
-pub fn plugin_peer_name(endpoint_id: &str) -> String {
+pub(crate) fn plugin_peer_name(endpoint_id: &str) -> String {
     format!("vnd{}", &endpoint_id[..11.min(endpoint_id.len())])
 }
 
@@ -114,7 +114,7 @@ impl Controller {
     /// addresses), or any free one of the family that overlaps no host
     /// route. Asking again for the same subnet and range answers the same
     /// pool and counts one more user.
-    pub async fn plugin_request_pool(
+    pub(crate) async fn plugin_request_pool(
         &mut self,
         space: &str,
         subnet: Option<IpNet>,
@@ -212,7 +212,7 @@ impl Controller {
 
     /// `ReleasePool`: one user less; the pool goes with the last one. An
     /// unknown pool is already released.
-    pub fn plugin_release_pool(&mut self, id: &str) -> Result<(), NetdError> {
+    pub(crate) fn plugin_release_pool(&mut self, id: &str) -> Result<(), NetdError> {
         let Some(pid) = self.plugin_pool_id(id)? else {
             warn!(pool = %id, "release of an unknown plugin pool: already released");
             return Ok(());
@@ -245,7 +245,7 @@ impl Controller {
     /// `RequestAddress`: `addr`, or the next free address (the lowest one
     /// for a gateway, as Docker's IPAM). Answers it with the pool's prefix
     /// length.
-    pub fn plugin_request_address(
+    pub(crate) fn plugin_request_address(
         &mut self,
         pool: &str,
         addr: Option<IpAddr>,
@@ -268,7 +268,11 @@ impl Controller {
     }
 
     /// `ReleaseAddress`. An address not allocated is already released.
-    pub fn plugin_release_address(&mut self, pool: &str, addr: IpAddr) -> Result<(), NetdError> {
+    pub(crate) fn plugin_release_address(
+        &mut self,
+        pool: &str,
+        addr: IpAddr,
+    ) -> Result<(), NetdError> {
         let Some(pid) = self.plugin_pool_id(pool)? else {
             return Ok(());
         };
@@ -289,7 +293,7 @@ impl Controller {
 
     /// `CreateNetwork`: a bridge network under the caller's id. Creating it
     /// again is a replay and succeeds.
-    pub async fn plugin_create_network(
+    pub(crate) async fn plugin_create_network(
         &mut self,
         spec: PluginNetworkSpec,
     ) -> Result<(), NetdError> {
@@ -364,7 +368,7 @@ impl Controller {
     }
 
     /// `DeleteNetwork`. An unknown network is already deleted.
-    pub async fn plugin_delete_network(&mut self, id: &str) -> Result<(), NetdError> {
+    pub(crate) async fn plugin_delete_network(&mut self, id: &str) -> Result<(), NetdError> {
         let Some(network) = self.networks.get(id).filter(|n| n.plugin).cloned() else {
             return Ok(());
         };
@@ -392,7 +396,7 @@ impl Controller {
 
     /// `CreateEndpoint`: the veth, its host end on the bridge and its inner
     /// end in the host namespace for the caller to take at `Join`.
-    pub async fn plugin_create_endpoint(
+    pub(crate) async fn plugin_create_endpoint(
         &mut self,
         spec: PluginEndpointSpec,
     ) -> Result<PluginEndpointCreated, NetdError> {
@@ -504,7 +508,7 @@ impl Controller {
 
     /// `DeleteEndpoint`: unpublishes its ports and deletes its veth. An
     /// unknown endpoint is already deleted.
-    pub async fn plugin_delete_endpoint(
+    pub(crate) async fn plugin_delete_endpoint(
         &mut self,
         network: &str,
         id: &str,
@@ -551,7 +555,7 @@ impl Controller {
     }
 
     /// `Join`: the caller takes the veth's inner end into `sandbox_key`.
-    pub fn plugin_join(
+    pub(crate) fn plugin_join(
         &mut self,
         network: &str,
         id: &str,
@@ -589,7 +593,7 @@ impl Controller {
     }
 
     /// `Leave`. An unknown endpoint has already left.
-    pub fn plugin_leave(&mut self, network: &str, id: &str) -> Result<(), NetdError> {
+    pub(crate) fn plugin_leave(&mut self, network: &str, id: &str) -> Result<(), NetdError> {
         let Some(mut ep) = self.plugin_endpoint(network, id).cloned() else {
             return Ok(());
         };
@@ -605,7 +609,7 @@ impl Controller {
     /// `ProgramExternalConnectivity`: publishes `mappings` (from
     /// `com.docker.network.portmap`) on the endpoint, replacing what it
     /// published before; all or nothing.
-    pub fn plugin_program_external(
+    pub(crate) fn plugin_program_external(
         &mut self,
         network: &str,
         id: &str,
@@ -627,7 +631,11 @@ impl Controller {
     }
 
     /// `RevokeExternalConnectivity`: unpublishes the endpoint's ports.
-    pub fn plugin_revoke_external(&mut self, network: &str, id: &str) -> Result<(), NetdError> {
+    pub(crate) fn plugin_revoke_external(
+        &mut self,
+        network: &str,
+        id: &str,
+    ) -> Result<(), NetdError> {
         let Some(mut ep) = self.plugin_endpoint(network, id).cloned() else {
             return Ok(());
         };
@@ -653,7 +661,11 @@ impl Controller {
     }
 
     /// The endpoint for `EndpointOperInfo`.
-    pub fn plugin_endpoint_info(&self, network: &str, id: &str) -> Result<Endpoint, NetdError> {
+    pub(crate) fn plugin_endpoint_info(
+        &self,
+        network: &str,
+        id: &str,
+    ) -> Result<Endpoint, NetdError> {
         self.plugin_endpoint(network, id)
             .cloned()
             .ok_or_else(|| NetdError::not_found(format!("endpoint {id} not found")))

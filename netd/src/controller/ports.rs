@@ -9,39 +9,15 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use drivers::firewall::{Change as FirewallChange, Protocol as FwProtocol};
+use drivers::firewall::Change as FirewallChange;
 use drivers::portres;
 use tracing::{info, warn};
 
 use super::{Controller, published_port};
-use crate::api::portspec::{PortBindings, PortMapping, Protocol};
 use crate::error::NetdError;
-use crate::model::{Endpoint, Network, PortProtocol, PortRecord, Sandbox};
+use crate::model::{Endpoint, Network, PortRecord, Sandbox};
 use crate::store::Change;
-
-fn fw_protocol(p: Protocol) -> FwProtocol {
-    match p {
-        Protocol::Tcp => FwProtocol::Tcp,
-        Protocol::Udp => FwProtocol::Udp,
-        Protocol::Sctp => FwProtocol::Sctp,
-    }
-}
-
-fn record_protocol(p: Protocol) -> PortProtocol {
-    match p {
-        Protocol::Tcp => PortProtocol::Tcp,
-        Protocol::Udp => PortProtocol::Udp,
-        Protocol::Sctp => PortProtocol::Sctp,
-    }
-}
-
-fn record_fw_protocol(p: PortProtocol) -> FwProtocol {
-    match p {
-        PortProtocol::Tcp => FwProtocol::Tcp,
-        PortProtocol::Udp => FwProtocol::Udp,
-        PortProtocol::Sctp => FwProtocol::Sctp,
-    }
-}
+use netd_api::portspec::{PortBindings, PortMapping};
 
 /// `0.0.0.0:8080` or `[::]:8080`, as Docker words bind errors.
 fn host_text(ip: Option<IpAddr>, v6: bool, ports: &str) -> String {
@@ -95,7 +71,7 @@ impl Controller {
                     (None, Some(r)) => (r.start..=r.end).collect(),
                     (None, None) => vec![0],
                 };
-                let proto = fw_protocol(m.protocol);
+                let proto = m.protocol;
                 let got = candidates
                     .iter()
                     .find_map(|p| portres::reserve(host_ip, v6, proto, *p).ok());
@@ -116,7 +92,7 @@ impl Controller {
                 records.push(PortRecord {
                     host_ip,
                     host_port: r.port,
-                    protocol: record_protocol(m.protocol),
+                    protocol: m.protocol,
                     container_port: m.container_port,
                     v6,
                 });
@@ -151,7 +127,7 @@ impl Controller {
         let mut seen = BTreeSet::new();
         for p in &ep.ports {
             if let Some(ip) = if p.v6 { ep.ipv6 } else { ep.ipv4 } {
-                let first = seen.insert((p.v6, record_fw_protocol(p.protocol), p.container_port));
+                let first = seen.insert((p.v6, p.protocol, p.container_port));
                 fw.remove_port(&published_port(p, ip.addr()), !first);
             }
         }
@@ -215,8 +191,7 @@ impl Controller {
         for e in endpoints {
             let mut held = Vec::new();
             for p in &e.ports {
-                match portres::reserve(p.host_ip, p.v6, record_fw_protocol(p.protocol), p.host_port)
-                {
+                match portres::reserve(p.host_ip, p.v6, p.protocol, p.host_port) {
                     Ok(r) => held.push(r),
                     Err(err) => warn!(
                         endpoint = %e.id,
@@ -240,11 +215,7 @@ pub(crate) fn ports_view(ep: Option<&Endpoint>, requested: &[PortMapping]) -> Po
     }
     if let Some(ep) = ep {
         for p in &ep.ports {
-            let proto = match p.protocol {
-                PortProtocol::Tcp => "tcp",
-                PortProtocol::Udp => "udp",
-                PortProtocol::Sctp => "sctp",
-            };
+            let proto = p.protocol;
             let host_ip = match p.host_ip {
                 Some(ip) => ip.to_string(),
                 None if p.v6 => "::".into(),
@@ -252,7 +223,7 @@ pub(crate) fn ports_view(ep: Option<&Endpoint>, requested: &[PortMapping]) -> Po
             };
             out.entry(format!("{}/{proto}", p.container_port))
                 .or_default()
-                .push(crate::api::portspec::PortBinding {
+                .push(netd_api::portspec::PortBinding {
                     host_ip,
                     host_port: p.host_port.to_string(),
                 });

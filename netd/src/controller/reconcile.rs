@@ -26,7 +26,7 @@ use crate::store::{Change, Store};
 impl Controller {
     /// Opens the store, reconciles the kernel with it, and creates the
     /// predefined networks on first start.
-    pub async fn start(paths: Paths, config: Config) -> Result<Self, NetdError> {
+    pub(crate) async fn start(paths: Paths, config: Config) -> Result<Self, NetdError> {
         for dir in [&paths.data_root, &paths.netns_dir(), &paths.sandboxes_dir()] {
             std::fs::create_dir_all(dir)
                 .map_err(|e| NetdError::internal(format!("creating {}: {e}", dir.display())))?;

@@ -5,19 +5,19 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 
-use dns::files::{self, ResolvConf};
 use drivers::bridge::{self, EndpointConfig};
 use drivers::firewall::Change as FirewallChange;
 use drivers::{Links, netns};
 use ipnet::IpNet;
+use netd_api::files::{self, ResolvConf};
 use tracing::{info, warn};
 
 use super::firewall::isolated_port;
 use super::{Controller, EP_ALIAS, is_full_id, new_id, now, random};
-use crate::api::types::{EndpointSettings, SandboxCreateRequest, SandboxResource};
 use crate::error::NetdError;
 use crate::model::{DriverKind, Endpoint, Network, Sandbox};
 use crate::store::Change;
+use netd_api::types::{EndpointSettings, SandboxCreateRequest, SandboxResource};
 
 const HOST_NETWORK_CONFLICT: &str =
     "container cannot be disconnected from host network or connected to host network";
@@ -58,7 +58,7 @@ fn write_in_place(path: &Path, text: &str) -> Result<(), NetdError> {
 
 impl Controller {
     /// `POST /sandboxes`.
-    pub async fn create_sandbox(
+    pub(crate) async fn create_sandbox(
         &mut self,
         req: SandboxCreateRequest,
     ) -> Result<SandboxResource, NetdError> {
@@ -115,7 +115,7 @@ impl Controller {
             files::parse_extra_host(h, host_gateway).map_err(NetdError::invalid)?;
         }
         let mut ports = match &req.port_bindings {
-            Some(b) => crate::api::portspec::from_port_bindings(b)?,
+            Some(b) => netd_api::portspec::from_port_bindings(b)?,
             None => Vec::new(),
         };
         if req.publish_all_ports
@@ -224,7 +224,7 @@ impl Controller {
 
     /// `DELETE /sandboxes/{id}`: disconnects every endpoint and removes the
     /// namespace and files.
-    pub async fn remove_sandbox(&mut self, term: &str) -> Result<(), NetdError> {
+    pub(crate) async fn remove_sandbox(&mut self, term: &str) -> Result<(), NetdError> {
         self.reaper.touch();
         let s = self.find_sandbox(term)?.clone();
         let eps: Vec<Endpoint> = self.sandbox_endpoints(&s.id).into_iter().cloned().collect();
@@ -322,7 +322,7 @@ impl Controller {
     }
 
     /// `POST /networks/{id}/connect`.
-    pub async fn connect(
+    pub(crate) async fn connect(
         &mut self,
         network_term: &str,
         container: &str,
@@ -696,7 +696,7 @@ impl Controller {
     }
 
     /// `POST /networks/{id}/disconnect`.
-    pub async fn disconnect(
+    pub(crate) async fn disconnect(
         &mut self,
         network_term: &str,
         container: &str,
@@ -826,12 +826,12 @@ impl Controller {
     }
 
     /// `GET /sandboxes/{id}`.
-    pub fn sandbox_view(&self, term: &str) -> Result<SandboxResource, NetdError> {
+    pub(crate) fn sandbox_view(&self, term: &str) -> Result<SandboxResource, NetdError> {
         Ok(self.sandbox_resource(self.find_sandbox(term)?))
     }
 
     /// `GET /sandboxes`.
-    pub fn list_sandboxes(&self) -> Vec<SandboxResource> {
+    pub(crate) fn list_sandboxes(&self) -> Vec<SandboxResource> {
         self.sandboxes
             .values()
             .map(|s| self.sandbox_resource(s))

@@ -3,16 +3,16 @@
 use std::collections::BTreeMap;
 
 use super::Controller;
-use crate::api::types::{
+use crate::model::{Endpoint, Network, Sandbox};
+use netd_api::types::{
     ConfigReference, EndpointIpamConfig, EndpointResource, EndpointSettings, Ipam, IpamConfig,
     NetworkResource, SandboxResource,
 };
-use crate::model::{Endpoint, Network, Sandbox};
 
 impl Controller {
     /// A network as `GET /networks/{id}` shows it; the list omits
     /// `Containers` as Docker's does.
-    pub fn network_resource(&self, n: &Network, with_containers: bool) -> NetworkResource {
+    pub(crate) fn network_resource(&self, n: &Network, with_containers: bool) -> NetworkResource {
         let config = n
             .subnets
             .iter()
@@ -60,7 +60,7 @@ impl Controller {
     }
 
     /// A sandbox with its networks in Docker's `EndpointSettings` shape.
-    pub fn sandbox_resource(&self, s: &Sandbox) -> SandboxResource {
+    pub(crate) fn sandbox_resource(&self, s: &Sandbox) -> SandboxResource {
         let networks = self
             .sandbox_endpoints(&s.id)
             .into_iter()

@@ -13,7 +13,7 @@
 //! [`Controller`]: crate::controller::Controller
 
 mod parse;
-pub mod wire;
+pub(crate) mod wire;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -29,7 +29,7 @@ use crate::api::{Shared, detached};
 use crate::error::NetdError;
 
 /// The content type of every answer.
-pub const CONTENT_TYPE: &str = "application/vnd.docker.plugins.v1+json";
+pub(crate) const CONTENT_TYPE: &str = "application/vnd.docker.plugins.v1+json";
 /// The socket path dockerd discovers `-d netd` at.
 pub const DEFAULT_SOCKET: &str = "/run/docker/plugins/netd.sock";
 
@@ -121,7 +121,7 @@ where
 }
 
 /// Every route of the plugin socket.
-pub fn router(state: Shared) -> Router {
+pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/Plugin.Activate", post(activate))
         .route("/NetworkDriver.GetCapabilities", post(driver_capabilities))

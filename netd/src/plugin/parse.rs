@@ -8,10 +8,10 @@ use ipnet::IpNet;
 use serde_json::{Map, Value};
 
 use super::wire;
-use crate::api::portspec::{PortMapping, PortRange, Protocol};
 use crate::controller::plugin::{PluginEndpointSpec, PluginNetworkSpec, PluginSubnet};
 use crate::error::NetdError;
-use crate::model::{Endpoint, PortProtocol};
+use crate::model::Endpoint;
+use netd_api::portspec::{PortMapping, PortRange, Protocol};
 
 /// `-o` options of `docker network create`, as libnetwork passes them.
 const GENERIC: &str = "com.docker.network.generic";
@@ -138,14 +138,6 @@ fn protocol(number: u8) -> Result<Protocol, NetdError> {
     }
 }
 
-fn protocol_number(p: PortProtocol) -> u8 {
-    match p {
-        PortProtocol::Tcp => 6,
-        PortProtocol::Udp => 17,
-        PortProtocol::Sctp => 132,
-    }
-}
-
 /// The `com.docker.network.portmap` option as port mappings.
 pub(super) fn port_mappings(
     options: Option<&Map<String, Value>>,
@@ -191,7 +183,7 @@ pub(super) fn endpoint_info(ep: &Endpoint) -> Map<String, Value> {
         .map(|p| {
             let ip = if p.v6 { ep.ipv6 } else { ep.ipv4 };
             wire::PortBinding {
-                proto: protocol_number(p.protocol),
+                proto: p.protocol.number(),
                 ip: ip.map(|a| a.addr().to_string()).unwrap_or_default(),
                 port: p.container_port,
                 host_ip: p.host_ip.map(|a| a.to_string()).unwrap_or_default(),
@@ -363,7 +355,7 @@ mod tests {
             ports: vec![PortRecord {
                 host_ip: None,
                 host_port: 8080,
-                protocol: PortProtocol::Tcp,
+                protocol: Protocol::Tcp,
                 container_port: 80,
                 v6: false,
             }],

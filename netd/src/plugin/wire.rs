@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 /// `POST /Plugin.Activate`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct Activate {
+pub(crate) struct Activate {
     /// The interfaces served.
     pub implements: Vec<&'static str>,
 }
@@ -18,7 +18,7 @@ pub struct Activate {
 /// `NetworkDriver.GetCapabilities`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct DriverCapabilities {
+pub(crate) struct DriverCapabilities {
     /// `local`: networks of this host only.
     pub scope: &'static str,
     /// Where its networks connect: `local` too.
@@ -28,7 +28,7 @@ pub struct DriverCapabilities {
 /// One family's IPAM data in `CreateNetwork`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct IpamData {
+pub(crate) struct IpamData {
     /// `LocalDefault`.
     pub address_space: String,
     /// The pool, as a CIDR.
@@ -42,7 +42,7 @@ pub struct IpamData {
 /// `NetworkDriver.CreateNetwork` (and `AllocateNetwork`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct CreateNetwork {
+pub(crate) struct CreateNetwork {
     /// The caller's network id.
     #[serde(rename = "NetworkID")]
     pub network_id: String,
@@ -60,7 +60,7 @@ pub struct CreateNetwork {
 /// Requests that name a network only (`DeleteNetwork`, `FreeNetwork`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct NetworkRef {
+pub(crate) struct NetworkRef {
     /// The network.
     #[serde(rename = "NetworkID")]
     pub network_id: String,
@@ -69,7 +69,7 @@ pub struct NetworkRef {
 /// The interface of `CreateEndpoint`, both ways.
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct EndpointInterface {
+pub(crate) struct EndpointInterface {
     /// IPv4 address with prefix length.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub address: String,
@@ -84,7 +84,7 @@ pub struct EndpointInterface {
 /// `NetworkDriver.CreateEndpoint`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct CreateEndpoint {
+pub(crate) struct CreateEndpoint {
     /// The network.
     #[serde(rename = "NetworkID")]
     pub network_id: String,
@@ -101,7 +101,7 @@ pub struct CreateEndpoint {
 
 /// `CreateEndpoint`'s answer: only what the caller left to the driver.
 #[derive(Debug, Serialize)]
-pub struct CreateEndpointResponse {
+pub(crate) struct CreateEndpointResponse {
     /// `None`: the caller's interface as it was.
     #[serde(rename = "Interface", skip_serializing_if = "Option::is_none")]
     pub interface: Option<EndpointInterface>,
@@ -112,7 +112,7 @@ pub struct CreateEndpointResponse {
 /// (`Join`, `ProgramExternalConnectivity`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct EndpointRef {
+pub(crate) struct EndpointRef {
     /// The network.
     #[serde(rename = "NetworkID")]
     pub network_id: String,
@@ -129,7 +129,7 @@ pub struct EndpointRef {
 
 /// `EndpointOperInfo`'s answer.
 #[derive(Debug, Serialize)]
-pub struct EndpointInfo {
+pub(crate) struct EndpointInfo {
     /// Free-form facts; netd gives the port map and the MAC address.
     #[serde(rename = "Value")]
     pub value: Map<String, Value>,
@@ -138,7 +138,7 @@ pub struct EndpointInfo {
 /// `Join`'s interface names.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct InterfaceName {
+pub(crate) struct InterfaceName {
     /// The veth end to move.
     pub src_name: String,
     /// Its name prefix in the sandbox.
@@ -148,7 +148,7 @@ pub struct InterfaceName {
 /// `Join`'s answer.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct JoinResponse {
+pub(crate) struct JoinResponse {
     /// Which interface to take.
     pub interface_name: InterfaceName,
     /// IPv4 default gateway.
@@ -166,7 +166,7 @@ pub struct JoinResponse {
 /// One `com.docker.network.portmap` entry (Docker's `types.PortBinding`).
 #[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct PortBinding {
+pub(crate) struct PortBinding {
     /// IP protocol number: 6 TCP, 17 UDP, 132 SCTP.
     pub proto: u8,
     /// Container address.
@@ -186,7 +186,7 @@ pub struct PortBinding {
 /// `IpamDriver.GetCapabilities`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct IpamCapabilities {
+pub(crate) struct IpamCapabilities {
     /// netd does not need the MAC address to choose addresses.
     #[serde(rename = "RequiresMACAddress")]
     pub requires_mac_address: bool,
@@ -197,7 +197,7 @@ pub struct IpamCapabilities {
 /// `IpamDriver.GetDefaultAddressSpaces`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct AddressSpaces {
+pub(crate) struct AddressSpaces {
     /// `LocalDefault`.
     pub local_default_address_space: &'static str,
     /// `GlobalDefault`.
@@ -207,7 +207,7 @@ pub struct AddressSpaces {
 /// `IpamDriver.RequestPool`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct RequestPool {
+pub(crate) struct RequestPool {
     /// The address space.
     pub address_space: String,
     /// The subnet wanted; empty for any.
@@ -223,7 +223,7 @@ pub struct RequestPool {
 
 /// `RequestPool`'s answer.
 #[derive(Debug, Serialize)]
-pub struct RequestPoolResponse {
+pub(crate) struct RequestPoolResponse {
     /// The pool id.
     #[serde(rename = "PoolID")]
     pub pool_id: String,
@@ -238,7 +238,7 @@ pub struct RequestPoolResponse {
 /// `IpamDriver.ReleasePool`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct PoolRef {
+pub(crate) struct PoolRef {
     /// The pool id.
     #[serde(rename = "PoolID")]
     pub pool_id: String,
@@ -247,7 +247,7 @@ pub struct PoolRef {
 /// `IpamDriver.RequestAddress` and `ReleaseAddress`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct AddressRequest {
+pub(crate) struct AddressRequest {
     /// The pool id.
     #[serde(rename = "PoolID")]
     pub pool_id: String,
@@ -261,7 +261,7 @@ pub struct AddressRequest {
 
 /// `RequestAddress`'s answer.
 #[derive(Debug, Serialize)]
-pub struct RequestAddressResponse {
+pub(crate) struct RequestAddressResponse {
     /// The address with the pool's prefix length.
     #[serde(rename = "Address")]
     pub address: String,

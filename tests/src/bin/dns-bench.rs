@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use dns::server::ListenerState;
 use dns::zone::Zone;
-use netd::api::types::{NetworkConnectRequest, NetworkCreateRequest, SandboxCreateRequest};
+use netd_api::types::{NetworkConnectRequest, NetworkCreateRequest, SandboxCreateRequest};
 use tests::traffic::{Remote, in_ns};
 
 const AARDVARK: &str = "/usr/lib/podman/aardvark-dns";

@@ -14,11 +14,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use netd::api::types::{
+use netd_api::client::Client;
+use netd_api::types::{
     IpamConfig, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest,
     SandboxCreateRequest,
 };
-use netd::client::Client;
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     #[allow(
@@ -130,7 +130,7 @@ async fn main() -> anyhow::Result<()> {
     // A network big enough for 1000 endpoints.
     c.network_create(&NetworkCreateRequest {
         name: "bench".into(),
-        ipam: Some(netd::api::types::Ipam {
+        ipam: Some(netd_api::types::Ipam {
             config: Some(vec![IpamConfig {
                 subnet: Some("10.200.0.0/20".into()),
                 ..Default::default()

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use drivers::connect_nat::ConnectNat;
 use drivers::firewall::{Change, NetworkRules, Nft, Protocol, PublishedPort};
-use netd::api::portspec::{PortBinding, PortBindings};
-use netd::api::types::{NetworkConnectRequest, NetworkCreateRequest, SandboxCreateRequest};
+use netd_api::portspec::{PortBinding, PortBindings};
+use netd_api::types::{NetworkConnectRequest, NetworkCreateRequest, SandboxCreateRequest};
 
 #[path = "ports_bench/connects.rs"]
 mod connects;

@@ -206,7 +206,7 @@ fn mounts(a: &CreateArgs, root: &std::path::Path) -> Result<Vec<MountPoint>, Fai
         let (kind, name, dir) = match spec.kind {
             MountType::Volume => {
                 let name = if spec.source.is_empty() {
-                    netd::controller::new_id()
+                    netd_api::new_id()
                 } else {
                     spec.source.clone()
                 };
@@ -405,7 +405,7 @@ fn plan_new(engine: &Engine, g: &Globals, opts: &CreateOptions) -> Result<Contai
         .map_err(|e| Failure::new(125, e.to_string()))?;
     let lower =
         crate::image::lower_dirs(&store, &config).map_err(|e| Failure::new(125, e.to_string()))?;
-    let id = netd::controller::new_id();
+    let id = netd_api::new_id();
     let name = if opts.name.is_empty() {
         random_name(&hex_bytes(&id))
     } else {

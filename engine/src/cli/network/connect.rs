@@ -3,8 +3,8 @@
 use std::net::IpAddr;
 
 use clap::Args;
-use netd::api::types::{EndpointIpamConfig, EndpointSettings, NetworkConnectRequest};
-use netd::client::Client;
+use netd_api::client::Client;
+use netd_api::types::{EndpointIpamConfig, EndpointSettings, NetworkConnectRequest};
 
 use crate::cli::exit::Failure;
 use crate::cli::opts::{driver_opts, validate_link};

@@ -1,8 +1,8 @@
 //! `berth network create`.
 
 use clap::Args;
-use netd::api::types::{ConfigReference, Ipam, NetworkCreateRequest};
-use netd::client::Client;
+use netd_api::client::Client;
+use netd_api::types::{ConfigReference, Ipam, NetworkCreateRequest};
 
 use super::ipam::ipam_config;
 use crate::cli::Io;

@@ -1,8 +1,8 @@
 //! `berth network disconnect`.
 
 use clap::Args;
-use netd::api::types::NetworkDisconnectRequest;
-use netd::client::Client;
+use netd_api::client::Client;
+use netd_api::types::NetworkDisconnectRequest;
 
 use crate::cli::exit::Failure;
 use crate::cli::usage::{Arity, check_arity};

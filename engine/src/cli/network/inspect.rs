@@ -1,7 +1,7 @@
 //! `berth network inspect`.
 
 use clap::Args;
-use netd::client::Client;
+use netd_api::client::Client;
 
 use crate::cli::Io;
 use crate::cli::exit::{Failure, client_message};

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use netd::api::types::IpamConfig;
+use netd_api::types::IpamConfig;
 
 /// Groups subnets, ranges, gateways and auxiliary addresses per subnet as
 /// docker does: each range, gateway and address goes with the subnet that

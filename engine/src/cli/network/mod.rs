@@ -10,7 +10,7 @@ pub mod prune;
 pub mod rm;
 
 use clap::{Args, CommandFactory, Subcommand};
-use netd::client::Client;
+use netd_api::client::Client;
 
 use super::exit::Failure;
 use super::{Cli, Io};

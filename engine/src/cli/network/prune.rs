@@ -1,7 +1,7 @@
 //! `berth network prune`.
 
 use clap::Args;
-use netd::client::Client;
+use netd_api::client::Client;
 
 use crate::cli::Io;
 use crate::cli::exit::Failure;

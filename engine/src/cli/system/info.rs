@@ -119,7 +119,7 @@ fn gather(g: &Globals) -> Value {
             (n, json!({ "path": path }))
         })
         .collect();
-    let socket = netd::client::Client::new(&g.netd_host)
+    let socket = netd_api::client::Client::new(&g.netd_host)
         .map(|c| format!("unix://{}", c.socket().display()))
         .unwrap_or_else(|_| g.netd_host.clone());
     let netd = match netd_info(&g.netd_host) {

@@ -10,7 +10,7 @@ pub mod version;
 use std::time::Duration;
 
 use clap::{Args, CommandFactory, Subcommand};
-use netd::client::{Client, ClientError};
+use netd_api::client::{Client, ClientError};
 use serde_json::Value;
 
 use super::exit::Failure;

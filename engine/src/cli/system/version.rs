@@ -112,7 +112,7 @@ impl VersionArgs {
     pub fn run(self, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
         let runtime = RuntimeInfo::probe(g.runtime.as_deref());
         let netd = netd_version(&g.netd_host).ok();
-        let socket = netd::client::Client::new(&g.netd_host)
+        let socket = netd_api::client::Client::new(&g.netd_host)
             .map(|c| format!("unix://{}", c.socket().display()))
             .unwrap_or_else(|_| g.netd_host.clone());
         let data = version_data(runtime.as_ref(), netd.as_ref(), &socket);

@@ -54,7 +54,7 @@ impl CreateArgs {
                 ));
             }
             (Some(n), None) | (None, Some(n)) => n.clone(),
-            (None, None) => netd::controller::new_id(),
+            (None, None) => netd_api::new_id(),
         };
         let meta = VolumeMeta {
             created_at: crate::container::logs::now(),

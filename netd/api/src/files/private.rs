@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use dns::files::{self, ResolvConf};
+use super::{self as files, ResolvConf};
 
 /// The two files, rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]

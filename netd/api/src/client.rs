@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::net::UnixStream;
 
-use crate::api::types::{
+use crate::types::{
     ErrorResponse, NetworkConnectRequest, NetworkCreateRequest, NetworkCreateResponse,
     NetworkDisconnectRequest, NetworkPruneResponse, NetworkResource, SandboxCreateRequest,
     SandboxResource,
@@ -55,6 +55,17 @@ pub enum ClientError {
     /// netd's answer did not decode.
     #[error("decoding netd's answer: {0}")]
     Decode(#[from] serde_json::Error),
+    /// A blocking client's runtime could not be made.
+    #[error("starting a runtime for netd's client: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// netd took longer than the blocking client's deadline.
+    #[error("netd at unix://{} did not answer in time", path.display())]
+    Timeout {
+        /// The socket.
+        path: PathBuf,
+        /// The deadline that passed.
+        limit: std::time::Duration,
+    },
 }
 
 impl ClientError {

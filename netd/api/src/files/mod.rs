@@ -1,7 +1,12 @@
 //! The two files netd renders for each sandbox: `resolv.conf` and `hosts`.
 //!
 //! Pure text in, text out; netd writes them under its exec root and the
-//! engine bind-mounts them into the container.
+//! engine bind-mounts them into the container. [`private`] renders the
+//! same two files for a container with no netd sandbox.
+
+mod private;
+
+pub use private::{PrivateFiles, names_host_gateway, private_sandbox_files};
 
 use std::net::IpAddr;
 

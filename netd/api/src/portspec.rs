@@ -14,73 +14,22 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::NetdError;
+use crate::protocol::InvalidProtocol;
+pub use crate::protocol::Protocol;
 
 /// A refused spec; its text is Docker's message for the same input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct PortSpecError(pub String);
 
-impl From<PortSpecError> for NetdError {
-    fn from(e: PortSpecError) -> Self {
-        NetdError::invalid(e.0)
+impl From<InvalidProtocol> for PortSpecError {
+    fn from(e: InvalidProtocol) -> Self {
+        Self(e.to_string())
     }
 }
 
 fn err<T>(message: impl Into<String>) -> Result<T, PortSpecError> {
     Err(PortSpecError(message.into()))
-}
-
-/// A transport protocol, as text `tcp`, `udp` or `sctp`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    /// TCP.
-    Tcp,
-    /// UDP.
-    Udp,
-    /// SCTP.
-    Sctp,
-}
-
-impl Protocol {
-    /// The IP protocol number (6, 17, 132).
-    pub const fn number(self) -> u8 {
-        match self {
-            Self::Tcp => 6,
-            Self::Udp => 17,
-            Self::Sctp => 132,
-        }
-    }
-
-    /// The lowercase name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Tcp => "tcp",
-            Self::Udp => "udp",
-            Self::Sctp => "sctp",
-        }
-    }
-}
-
-/// Case-insensitive, as `ParsePortSpec` lowercases before `validateProto`;
-/// the error quotes the input as given: `invalid proto: FOO`.
-impl FromStr for Protocol {
-    type Err = PortSpecError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "tcp" => Ok(Self::Tcp),
-            "udp" => Ok(Self::Udp),
-            "sctp" => Ok(Self::Sctp),
-            _ => err(format!("invalid proto: {s}")),
-        }
-    }
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// Go's `strconv.ParseUint(s, 10, 16)`: ASCII digits only (no sign, no
@@ -856,16 +805,7 @@ mod tests {
     }
 
     #[test]
-    fn protocol_and_range_text() {
-        use Protocol::{Sctp, Tcp, Udp};
-        assert_eq!("TCP".parse::<Protocol>().unwrap(), Tcp);
-        assert_eq!(Udp.to_string(), "udp");
-        assert_eq!((Tcp.number(), Udp.number(), Sctp.number()), (6, 17, 132));
-        assert_eq!(serde_json::to_string(&Sctp).unwrap(), r#""sctp""#);
-        assert_eq!(
-            "icmp".parse::<Protocol>().unwrap_err().0,
-            "invalid proto: icmp"
-        );
+    fn range_text() {
         let r: PortRange = "8000-8010".parse().unwrap();
         assert_eq!(
             (r.start, r.end, r.to_string()),
@@ -879,9 +819,5 @@ mod tests {
         );
         let e = "8000-".parse::<PortRange>().unwrap_err().0;
         assert_eq!(e, r#"strconv.ParseUint: parsing "": invalid syntax"#);
-        assert_eq!(
-            NetdError::from(PortSpecError("x".into())).kind.status(),
-            400
-        );
     }
 }

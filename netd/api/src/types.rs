@@ -115,7 +115,7 @@ pub struct EndpointResource {
     /// Ports published through this endpoint, in Docker's `Ports` shape
     /// (netd's addition; absent when none).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub ports: crate::api::portspec::PortBindings,
+    pub ports: crate::portspec::PortBindings,
 }
 
 /// `POST /networks/create` body.
@@ -320,10 +320,10 @@ pub struct SandboxCreateRequest {
     /// `-p`: Docker's `HostConfig.PortBindings` (`{"80/tcp": [{"HostIp": "",
     /// "HostPort": "8080"}]}`), published on the sandbox's gateway network.
     #[serde(default)]
-    pub port_bindings: Option<crate::api::portspec::PortBindings>,
+    pub port_bindings: Option<crate::portspec::PortBindings>,
     /// `--expose` / `EXPOSE`: Docker's `ExposedPorts` (`{"80/tcp": {}}`).
     #[serde(default)]
-    pub exposed_ports: Option<crate::api::portspec::ExposedPorts>,
+    pub exposed_ports: Option<crate::portspec::ExposedPorts>,
     /// `-P`: publish every exposed port on a random host port.
     #[serde(default)]
     pub publish_all_ports: bool,
@@ -351,5 +351,5 @@ pub struct SandboxResource {
     pub networks: BTreeMap<String, EndpointSettings>,
     /// Published ports in Docker's `NetworkSettings.Ports` shape.
     #[serde(default)]
-    pub ports: crate::api::portspec::PortBindings,
+    pub ports: crate::portspec::PortBindings,
 }
