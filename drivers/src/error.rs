@@ -40,6 +40,9 @@ pub enum KernelError {
         /// The name.
         name: String,
     },
+    /// netd's nftables batch was refused.
+    #[error(transparent)]
+    Firewall(#[from] crate::firewall::NftError),
     /// A link that should exist does not.
     #[error("link {name} not found{}", ns.as_deref().map(|n| format!(" in {n}")).unwrap_or_default())]
     LinkNotFound {

@@ -161,7 +161,7 @@ impl Ipam {
             .filter(|p| p.range() == id.range)
     }
 
-    fn pool_mut(&mut self, id: &PoolId) -> Result<&mut Pool, IpamError> {
+    pub(crate) fn pool_mut(&mut self, id: &PoolId) -> Result<&mut Pool, IpamError> {
         self.space_mut(id.space)
             .get_mut(&id.subnet)
             .filter(|p| p.range() == id.range)

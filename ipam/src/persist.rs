@@ -97,6 +97,16 @@ impl Ipam {
         self.pool(id).map(pool_state)
     }
 
+    /// Puts one allocated pool back as `state` describes it (addresses
+    /// and the next-address cursor), as when a change that touched it is
+    /// undone. The pool must exist and `state` must name it.
+    pub fn restore_pool_state(&mut self, state: &PoolState) -> Result<(), IpamError> {
+        let restored = restore_pool(state)?;
+        let id = restored.id();
+        *self.pool_mut(&id)? = restored;
+        Ok(())
+    }
+
     /// Rebuilds an IPAM from stored data, refusing data that contradicts
     /// itself (overlapping pools, addresses outside their pool).
     pub fn from_state(state: IpamState) -> Result<Self, IpamError> {
@@ -205,6 +215,34 @@ mod tests {
         );
         let back: Ipam = serde_json::from_value(json).unwrap();
         assert_eq!(back, ipam);
+    }
+
+    #[test]
+    fn a_pool_put_back_hands_out_the_same_next_address() {
+        let mut ipam = Ipam::default();
+        let id = ipam
+            .request_pool(
+                AddressSpace::Local,
+                PoolRequest::Subnet {
+                    subnet: "10.0.0.0/24".parse().unwrap(),
+                    range: None,
+                },
+            )
+            .unwrap();
+        ipam.request_address(&id, None).unwrap();
+        let before = ipam.pool_state(&id).unwrap();
+        let taken = ipam.request_address(&id, None).unwrap();
+        ipam.release_address(&id, taken).unwrap();
+        assert_ne!(ipam.pool_state(&id).unwrap(), before, "the cursor moved");
+        ipam.restore_pool_state(&before).unwrap();
+        assert_eq!(ipam.pool_state(&id).unwrap(), before);
+        assert_eq!(ipam.request_address(&id, None).unwrap(), taken);
+        let unknown = PoolState {
+            id: "LocalDefault/10.9.0.0/24".into(),
+            last_serial: None,
+            allocated: Vec::new(),
+        };
+        assert!(ipam.restore_pool_state(&unknown).is_err());
     }
 
     #[test]

@@ -455,8 +455,15 @@ fn cp_copies_both_ways_and_never_leaves_the_root() {
         "hello from the host"
     );
     let id = env.ok(&["inspect", "-f", "{{.Id}}", "box"]);
+    // The stopped container's shim unmounts its root as it exits, which
+    // may come a moment after `stop` (and the copies) returned.
+    let unmounted = eventually(5, || {
+        !std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .contains(&id)
+    });
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert!(!mounts.contains(&id), "the overlay stays mounted: {mounts}");
+    assert!(unmounted, "the overlay stays mounted: {mounts}");
     env.ok(&["start", "box"]);
     assert_eq!(
         env.ok(&["exec", "box", "cat", "/tmp/later.txt"]),

@@ -10,12 +10,11 @@
 //! sandboxes on the network.
 
 use std::collections::{BTreeSet, HashMap};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use dns::server::{ListenerState, ServerHandle};
 use dns::zone::Zone;
-use drivers::netns;
 use netd_api::files::ResolvConf;
 use tracing::{info, warn};
 
@@ -73,6 +72,17 @@ pub(crate) struct NetworkZone {
     zone: Arc<Zone>,
     /// By sandbox id: a sandbox has at most one endpoint on a network.
     members: HashMap<String, Member>,
+}
+
+#[cfg(test)]
+impl NetworkZone {
+    /// Each member's entries, sorted, for comparing states in tests.
+    pub(crate) fn entries(&self) -> BTreeSet<String> {
+        self.members
+            .iter()
+            .map(|(sandbox, m)| format!("{sandbox} {} {:?} {:?}", m.endpoint, m.names, m.ips))
+            .collect()
+    }
 }
 
 /// The entries one endpoint added to its network's zone.
@@ -310,21 +320,13 @@ impl Controller {
         let Some(path) = self.sandboxes.get(sid).and_then(|s| s.netns.clone()) else {
             return Ok(());
         };
-        let file = netns::open(&path)?;
         // The server listens on 127.0.0.11:53 itself. (Docker listens on
         // other ports and redirects 53 with a NAT rule in the sandbox, which
         // leaves port 53 on 0.0.0.0 free for the container; a libnftables
         // context per sandbox costs ~10 ms to free, too much to do the same.)
-        let (udp, tcp) = netns::run_in(&file, || -> Result<(UdpSocket, TcpListener), String> {
-            let addr = SocketAddr::new(IpAddr::V4(DNS_ADDR), 53);
-            let udp = UdpSocket::bind(addr).map_err(|e| e.to_string())?;
-            let tcp = TcpListener::bind(addr).map_err(|e| e.to_string())?;
-            Ok((udp, tcp))
-        })?
-        .map_err(|e| {
-            NetdError::internal(format!("starting the DNS listener in sandbox {sid}: {e}"))
-        })?;
-        let (udp, tcp) = (drivers::fds::move_high(udp), drivers::fds::move_high(tcp));
+        let (udp, tcp) = self
+            .kernel
+            .dns_sockets(&path, SocketAddr::new(IpAddr::V4(DNS_ADDR), 53))?;
         let handle = dns::server::spawn(udp, tcp, state);
         self.dns.insert(
             sid.to_owned(),

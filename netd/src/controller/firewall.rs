@@ -4,10 +4,10 @@
 
 use drivers::connect_nat::ConnectNat;
 use drivers::firewall::{Change, NetworkRules, PortOp};
-use drivers::sysctl;
 use tracing::{info, warn};
 
 use super::Controller;
+use super::journal::{Journal, Undo};
 use crate::error::NetdError;
 use crate::model::{DriverKind, Endpoint, Network};
 
@@ -35,21 +35,25 @@ pub(crate) fn isolated_port<'a>(n: &Network, e: &'a Endpoint) -> Option<&'a str>
 }
 
 impl Controller {
-    /// Applies a firewall change, as a 500 when the kernel refuses it, and
-    /// mirrors its published ports in connect-time translation. The
-    /// programs only speed up what the tables already allow, so a failure
-    /// there is logged, not returned.
+    /// Applies a firewall change, as a 500 when the kernel refuses it
+    /// (the kernel mirrors its published ports in connect-time
+    /// translation).
     pub(crate) fn apply_firewall(&self, change: Change) -> Result<(), NetdError> {
-        let (replace, ops) = change.port_ops();
-        let ops = (replace || !ops.is_empty()).then(|| (replace, ops.to_vec()));
-        self.nft
-            .apply(change)
-            .map_err(|e| NetdError::internal(e.to_string()))?;
-        if let (Some(nat), Some((replace, ops))) = (&self.connect_nat, ops)
-            && let Err(e) = nat.apply(replace, &ops)
-        {
-            warn!(error = %e, "connect-time translation stopped: DNAT carries every client from now on");
+        Ok(self.kernel.apply_firewall(change)?)
+    }
+
+    /// Applies `change` and records `undo`, the batch that reverses it.
+    pub(crate) fn firewall_journaled(
+        &self,
+        journal: &mut Journal,
+        change: Change,
+        undo: Change,
+    ) -> Result<(), NetdError> {
+        if change.is_empty() {
+            return Ok(());
         }
+        self.apply_firewall(change)?;
+        journal.push(Undo::Firewall(undo));
         Ok(())
     }
 
@@ -61,18 +65,7 @@ impl Controller {
             .into_iter()
             .map(PortOp::Add)
             .collect();
-        match nat.apply(true, &ops) {
-            Ok(()) => info!(
-                cgroup = %nat.cgroup().display(),
-                ports = nat.len(),
-                "published TCP ports are translated at connect() for the host's own clients"
-            ),
-            Err(e) => warn!(
-                error = %e,
-                "connect-time translation stopped: DNAT carries every client from now on"
-            ),
-        }
-        self.connect_nat = Some(nat);
+        self.kernel.attach_connect_nat(nat, &ops);
     }
 
     /// Replaces netd's tables with exactly what the store describes, in one
@@ -93,7 +86,7 @@ impl Controller {
         info!(
             networks = networks.len(),
             ports = ports.len(),
-            in_process = self.nft.in_process(),
+            in_process = self.kernel.firewall_in_process(),
             "firewall tables written"
         );
         Ok(())
@@ -102,7 +95,7 @@ impl Controller {
     /// Restores the tables if they are gone (flushed by someone else);
     /// returns whether it had to.
     pub(crate) async fn check_firewall(&self) -> Result<bool, NetdError> {
-        if self.nft.table_exists() {
+        if self.kernel.firewall_present() {
             return Ok(false);
         }
         warn!("netd's nftables tables are gone (flushed by another program?): restoring them");
@@ -123,7 +116,7 @@ impl Controller {
         }
         for (key, family) in keys {
             if self.config.ip_forward == Some(false) {
-                if sysctl::get(key).as_deref() != Some("1") {
+                if self.kernel.sysctl(key).as_deref() != Some("1") {
                     return Err(NetdError::internal(format!(
                         "{family} forwarding is off ({}=0) and ip-forward = false forbids netd to turn it on: \
                          containers could not reach beyond their network",
@@ -132,7 +125,7 @@ impl Controller {
                 }
                 continue;
             }
-            if sysctl::ensure(key, "1")? {
+            if self.kernel.ensure_sysctl(key, "1")? {
                 info!(sysctl = %key.join("."), "enabled {family} forwarding for container networks");
             }
         }
@@ -143,7 +136,7 @@ impl Controller {
     pub(crate) fn ensure_forwarding_for_v6(&self) -> Result<(), NetdError> {
         let key = ["net", "ipv6", "conf", "all", "forwarding"];
         if self.config.ip_forward == Some(false) {
-            return if sysctl::get(&key).as_deref() == Some("1") {
+            return if self.kernel.sysctl(&key).as_deref() == Some("1") {
                 Ok(())
             } else {
                 Err(NetdError::internal(
@@ -151,21 +144,8 @@ impl Controller {
                 ))
             };
         }
-        if sysctl::ensure(&key, "1")? {
+        if self.kernel.ensure_sysctl(&key, "1")? {
             info!("enabled IPv6 forwarding for container networks");
-        }
-        Ok(())
-    }
-
-    /// Lets a bridge carry traffic from the host's 127.0.0.1 to published
-    /// ports (`route_localnet`); the raw-table rule keeps other hosts from
-    /// using it.
-    pub(crate) fn enable_localnet(&self, bridge: &str) -> Result<(), NetdError> {
-        if sysctl::ensure(&["net", "ipv4", "conf", bridge, "route_localnet"], "1")? {
-            info!(
-                bridge,
-                "enabled route_localnet for ports published on 127.0.0.1"
-            );
         }
         Ok(())
     }

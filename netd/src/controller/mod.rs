@@ -9,7 +9,14 @@
 //! store has committed.
 
 mod dns;
+mod endpoint;
+#[cfg(test)]
+mod failures;
+#[cfg(test)]
+mod fake;
 mod firewall;
+mod journal;
+pub(crate) mod kernel;
 mod network;
 pub(crate) mod plugin;
 mod ports;
@@ -20,7 +27,6 @@ mod view;
 
 use std::collections::BTreeMap;
 
-use drivers::Links;
 use ipam::Ipam;
 
 use crate::config::{Config, Paths};
@@ -46,12 +52,9 @@ pub(crate) struct Controller {
     networks: BTreeMap<String, Network>,
     endpoints: BTreeMap<String, Endpoint>,
     sandboxes: BTreeMap<String, Sandbox>,
-    host: Links,
     next_seq: u64,
-    /// Deletes retired links in the background.
-    reaper: reaper::Reaper,
-    /// Applies firewall batches.
-    nft: drivers::firewall::Nft,
+    /// Every change outside memory and the store goes through it.
+    kernel: Box<dyn kernel::Kernel>,
     /// Embedded DNS listeners, by sandbox id.
     dns: std::collections::HashMap<String, dns::Listener>,
     /// The states listeners share, by what they see.
@@ -61,10 +64,7 @@ pub(crate) struct Controller {
     /// Pools handed out through the plugin socket, by pool id.
     plugin_pools: BTreeMap<String, crate::model::PluginPool>,
     /// Sockets holding published host ports, by endpoint id.
-    reservations: std::collections::HashMap<String, Vec<drivers::portres::Reservation>>,
-    /// Published TCP ports translated at `connect()` for the host's own
-    /// clients, when the programs could be attached.
-    connect_nat: Option<drivers::connect_nat::ConnectNat>,
+    reservations: std::collections::HashMap<String, Vec<kernel::PortHold>>,
 }
 
 pub(crate) use netd_api::{is_full_id, new_id};

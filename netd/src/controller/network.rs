@@ -3,12 +3,13 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use drivers::bridge::{self, BridgeConfig};
+use drivers::bridge::BridgeConfig;
 use drivers::firewall::Change as FirewallChange;
-use ipam::{AddressSpace, Family, NetworkAllocation, NetworkSpec, SpecErrors, SubnetSpec};
+use ipam::{AddressSpace, Family, NetworkSpec, SpecErrors, SubnetSpec};
 use ipnet::IpNet;
 use tracing::info;
 
+use super::journal::{Journal, Undo};
 use super::{Controller, NET_ALIAS, new_id, now};
 use crate::api::filters::Filters;
 use crate::error::NetdError;
@@ -255,7 +256,7 @@ impl Controller {
         &mut self,
         req: NetworkCreateRequest,
     ) -> Result<NetworkCreateResponse, NetdError> {
-        self.reaper.touch();
+        self.kernel.touch();
         let plan = self.plan_network(req)?;
         let network = self.install_network(plan.network, &plan.specs).await?;
         info!(network = %network.id, name = %network.name, "network created");
@@ -271,42 +272,38 @@ impl Controller {
     /// on failure. Returns the network with its subnets filled in.
     pub(crate) async fn install_network(
         &mut self,
+        network: Network,
+        specs: &[NetworkSpec],
+    ) -> Result<Network, NetdError> {
+        let mut journal = Journal::default();
+        let result = self.install_network_in(&mut journal, network, specs).await;
+        self.settle(journal, result).await
+    }
+
+    async fn install_network_in(
+        &mut self,
+        journal: &mut Journal,
         mut network: Network,
         specs: &[NetworkSpec],
     ) -> Result<Network, NetdError> {
-        let mut allocs: Vec<(NetworkAllocation, bool, Option<IpNet>)> = Vec::new();
-        let exclude = self.host.route_prefixes().await?;
+        let exclude = self.kernel.route_prefixes().await?;
+        let mut subnets = Vec::new();
         for spec in specs {
-            match self
+            let a = self
                 .ipam
-                .allocate_network(AddressSpace::Local, spec, &exclude)
-            {
-                Ok(a) => allocs.push((
-                    a,
-                    matches!(spec.subnet, ipam::SubnetChoice::Subnet(_)),
-                    spec.ip_range,
-                )),
-                Err(e) => {
-                    self.release_allocs(allocs.iter().map(|a| &a.0));
-                    return Err(e.into());
-                }
-            }
-        }
-        network.subnets = allocs
-            .iter()
-            .map(|(a, user, range)| Subnet {
+                .allocate_network(AddressSpace::Local, spec, &exclude)?;
+            subnets.push(Subnet {
                 pool: a.pool.to_string(),
                 subnet: a.pool.subnet,
-                ip_range: *range,
+                ip_range: spec.ip_range,
                 gateway: a.gateway,
                 aux: a.aux.clone(),
-                user_subnet: *user,
-            })
-            .collect();
-        if let Err(e) = self.activate_network(&network).await {
-            self.release_allocs(allocs.iter().map(|a| &a.0));
-            return Err(e);
+                user_subnet: matches!(spec.subnet, ipam::SubnetChoice::Subnet(_)),
+            });
+            journal.push(Undo::Allocation(a));
         }
+        network.subnets = subnets;
+        self.activate_network_in(journal, &network).await?;
         Ok(network)
     }
 
@@ -314,35 +311,30 @@ impl Controller {
     /// firewall elements and commits it (with its pools' state); undoes its
     /// own steps on failure.
     pub(crate) async fn activate_network(&mut self, network: &Network) -> Result<(), NetdError> {
-        let rules = super::firewall::network_rules(network);
-        let mut firewall_added = false;
-        let mut result = self.program_network(network).await;
-        if result.is_ok()
-            && let Some(r) = &rules
-        {
-            let mut fw = FirewallChange::new();
-            fw.add_network(r);
-            result = self.apply_firewall(fw);
-            firewall_added = result.is_ok();
+        let mut journal = Journal::default();
+        let result = self.activate_network_in(&mut journal, network).await;
+        self.settle(journal, result).await
+    }
+
+    async fn activate_network_in(
+        &mut self,
+        journal: &mut Journal,
+        network: &Network,
+    ) -> Result<(), NetdError> {
+        if let Some(b) = &network.bridge {
+            self.program_network(network).await?;
+            journal.push(Undo::Bridge(b.name.clone()));
         }
-        if result.is_ok() && network.enable_ipv6 {
-            result = self.ensure_forwarding_for_v6();
+        if let Some(r) = super::firewall::network_rules(network) {
+            let (mut add, mut remove) = (FirewallChange::new(), FirewallChange::new());
+            add.add_network(&r);
+            remove.remove_network(&r);
+            self.firewall_journaled(journal, add, remove)?;
         }
-        if result.is_ok() {
-            result = self.commit_network(network);
+        if network.enable_ipv6 {
+            self.ensure_forwarding_for_v6()?;
         }
-        if let Err(e) = result {
-            if let (true, Some(r)) = (firewall_added, &rules) {
-                let mut fw = FirewallChange::new();
-                fw.remove_network(r);
-                let _ = self.apply_firewall(fw);
-            }
-            if let Some(b) = &network.bridge {
-                let _ = bridge::delete_network(&self.host, &b.name).await;
-            }
-            return Err(e);
-        }
-        Ok(())
+        self.commit_network(network)
     }
 
     fn commit_network(&self, network: &Network) -> Result<(), NetdError> {
@@ -354,12 +346,6 @@ impl Controller {
         }
         self.store.commit(change)?;
         Ok(())
-    }
-
-    fn release_allocs<'a>(&mut self, allocs: impl Iterator<Item = &'a NetworkAllocation>) {
-        for a in allocs {
-            let _ = self.ipam.release_network(a);
-        }
     }
 
     /// Creates (or adopts) the network's bridge with its gateway addresses
@@ -381,8 +367,7 @@ impl Controller {
                 .collect(),
         };
         let mark = format!("{NET_ALIAS}{}", network.id);
-        bridge::create_network(&self.host, &cfg, Some(&mark)).await?;
-        self.enable_localnet(&b.name)?;
+        self.kernel.create_bridge(&cfg, &mark).await?;
         Ok(())
     }
 
@@ -414,52 +399,53 @@ impl Controller {
     /// bridge, its record, and its pools unless it is a plugin network
     /// (whose caller releases them).
     pub(crate) async fn deactivate_network(&mut self, network: &Network) -> Result<(), NetdError> {
-        self.reaper.touch();
-        let rules = super::firewall::network_rules(network);
-        if let Some(r) = &rules {
-            let mut fw = FirewallChange::new();
-            fw.remove_network(r);
-            self.apply_firewall(fw)?;
-        }
-        if let Some(b) = &network.bridge {
-            let tombstone = format!("gone{}", &network.id[..11]);
-            bridge::retire_network(&self.host, &b.name, &tombstone).await?;
-            self.reaper.reap();
-        }
-        let own_pools: &[Subnet] = if network.plugin {
-            &[]
-        } else {
-            &network.subnets
-        };
-        let mut change = Change::default();
-        change.del_network(&network.id);
-        for s in own_pools {
-            change.pool(&s.pool, None)?;
-        }
-        if let Err(e) = self.store.commit(change) {
-            // Put the bridge back so that kernel and store still agree.
-            let _ = self.program_network(network).await;
-            if let Some(r) = &rules {
-                let mut fw = FirewallChange::new();
-                fw.add_network(r);
-                let _ = self.apply_firewall(fw);
-            }
-            return Err(e.into());
-        }
+        self.kernel.touch();
+        let mut journal = Journal::default();
+        let result = self.deactivate_network_in(&mut journal, network).await;
+        self.settle(journal, result).await?;
         // Committed: memory follows without a step that could stop halfway.
-        for s in own_pools {
-            let released = s
-                .pool
-                .parse::<ipam::PoolId>()
-                .map_err(NetdError::from)
-                .and_then(|pid| Ok(self.ipam.release_pool(&pid)?));
-            if let Err(e) = released {
-                tracing::warn!(network = %network.id, error = %e, "pool release failed after commit");
+        if !network.plugin {
+            for s in &network.subnets {
+                let released = s
+                    .pool
+                    .parse::<ipam::PoolId>()
+                    .map_err(NetdError::from)
+                    .and_then(|pid| Ok(self.ipam.release_pool(&pid)?));
+                if let Err(e) = released {
+                    tracing::warn!(network = %network.id, error = %e.chain(), "pool release failed after commit");
+                }
             }
         }
         self.networks.remove(&network.id);
         self.zones.remove(&network.id);
         info!(network = %network.id, name = %network.name, "network removed");
+        Ok(())
+    }
+
+    async fn deactivate_network_in(
+        &mut self,
+        journal: &mut Journal,
+        network: &Network,
+    ) -> Result<(), NetdError> {
+        if let Some(r) = super::firewall::network_rules(network) {
+            let (mut remove, mut add) = (FirewallChange::new(), FirewallChange::new());
+            remove.remove_network(&r);
+            add.add_network(&r);
+            self.firewall_journaled(journal, remove, add)?;
+        }
+        if let Some(b) = &network.bridge {
+            let tombstone = format!("gone{}", &network.id[..11]);
+            self.kernel.retire_bridge(&b.name, &tombstone).await?;
+            journal.push(Undo::Network(Box::new(network.clone())));
+        }
+        let mut change = Change::default();
+        change.del_network(&network.id);
+        if !network.plugin {
+            for s in &network.subnets {
+                change.pool(&s.pool, None)?;
+            }
+        }
+        self.store.commit(change)?;
         Ok(())
     }
 

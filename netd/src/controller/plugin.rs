@@ -17,6 +17,7 @@ use ipam::{AddressSpace, Family, PoolId, PoolRequest};
 use ipnet::IpNet;
 use tracing::{info, warn};
 
+use super::journal::{Journal, Undo};
 use super::{Controller, EP_ALIAS, is_full_id, now};
 use crate::error::NetdError;
 use crate::model::{DriverKind, Endpoint, Network, PluginPool, Subnet};
@@ -165,7 +166,7 @@ impl Controller {
         };
         let id = match request {
             PoolRequest::Any { family, size, .. } => {
-                let exclude = self.host.route_prefixes().await?;
+                let exclude = self.kernel.route_prefixes().await?;
                 self.ipam.request_pool(
                     space,
                     PoolRequest::Any {
@@ -312,7 +313,7 @@ impl Controller {
                 "the netd driver needs IPAM data with a pool and a gateway",
             ));
         }
-        self.reaper.touch();
+        self.kernel.touch();
         let bridge_opts = super::network::bridge_options(&spec.options, &spec.id)?;
         let subnets: Vec<Subnet> = spec
             .subnets
@@ -436,7 +437,7 @@ impl Controller {
                 .ok_or_else(|| NetdError::invalid(format!("invalid MAC address: {m}")))?,
             None => bridge::random_mac(super::random()),
         };
-        self.reaper.touch();
+        self.kernel.touch();
         let ep = Endpoint {
             id: spec.id.clone(),
             name: format!("ep-{}", &spec.id[..12]),
@@ -466,44 +467,44 @@ impl Controller {
             .as_ref()
             .map(|b| b.name.clone())
             .unwrap_or_default();
-        let own_ns = std::fs::File::open("/proc/self/ns/net")
-            .map_err(|e| NetdError::internal(format!("opening netd's own namespace: {e}")))?;
-        bridge::join(&self.host, &bridge_name, &own_ns, &self.host, &kcfg).await?;
-        let rest = async {
-            let veth = self.host.require(&kcfg.host_ifname).await?;
-            self.host
-                .set_alias(
-                    veth.index,
-                    &kcfg.host_ifname,
-                    &format!("{EP_ALIAS}{}", ep.id),
-                )
-                .await?;
-            let mut fw = FirewallChange::new();
-            if let Some(port) = super::firewall::isolated_port(&network, &ep) {
-                fw.isolate_port(port, true);
-            }
-            self.apply_firewall(fw)?;
-            let mut change = Change::default();
-            change.put_endpoint(&ep)?;
-            if let Err(e) = self.store.commit(change) {
-                let mut fw = FirewallChange::new();
-                if let Some(port) = super::firewall::isolated_port(&network, &ep) {
-                    fw.isolate_port(port, false);
-                }
-                let _ = self.apply_firewall(fw);
-                return Err(e.into());
-            }
-            Ok::<(), NetdError>(())
-        };
-        if let Err(e) = rest.await {
-            let _ = bridge::leave(&self.host, &kcfg.host_ifname).await;
-            return Err(e);
-        }
+        let mut journal = Journal::default();
+        let result = self
+            .plant_plugin_endpoint(&mut journal, &network, &ep, &bridge_name, &kcfg)
+            .await;
+        self.settle(journal, result).await?;
         info!(endpoint = %ep.id, network = %network.id, veth = %kcfg.host_ifname, "plugin endpoint created");
         self.next_seq = ep.seq + 1;
         let chosen = spec.mac.is_none().then(|| ep.mac.clone()).flatten();
         self.endpoints.insert(ep.id.clone(), ep);
         Ok(PluginEndpointCreated { mac: chosen })
+    }
+
+    /// The kernel and store part of `CreateEndpoint`: the veth in netd's
+    /// own namespace, its isolation element, its record.
+    async fn plant_plugin_endpoint(
+        &mut self,
+        journal: &mut Journal,
+        network: &Network,
+        ep: &Endpoint,
+        bridge_name: &str,
+        kcfg: &bridge::EndpointConfig,
+    ) -> Result<(), NetdError> {
+        let own = self
+            .kernel
+            .open_netns(std::path::Path::new("/proc/self/ns/net"), "netd")?;
+        let mark = format!("{EP_ALIAS}{}", ep.id);
+        self.kernel.join(bridge_name, &own, kcfg, &mark).await?;
+        journal.push(Undo::Veth(kcfg.host_ifname.clone()));
+        let (mut on, mut off) = (FirewallChange::new(), FirewallChange::new());
+        if let Some(port) = super::firewall::isolated_port(network, ep) {
+            on.isolate_port(port, true);
+            off.isolate_port(port, false);
+        }
+        self.firewall_journaled(journal, on, off)?;
+        let mut change = Change::default();
+        change.put_endpoint(ep)?;
+        self.store.commit(change)?;
+        Ok(())
     }
 
     /// `DeleteEndpoint`: unpublishes its ports and deletes its veth. An
@@ -519,24 +520,10 @@ impl Controller {
         let Some(net) = self.networks.get(network).cloned() else {
             return Ok(());
         };
-        self.reaper.touch();
-        let mut fw = FirewallChange::new();
-        if let Some(port) = super::firewall::isolated_port(&net, &ep) {
-            fw.isolate_port(port, false);
-        }
-        self.stage_unpublish(&mut fw, &ep);
-        self.apply_firewall(fw)?;
-        let mut change = Change::default();
-        change.del_endpoint(&ep.id);
-        if let Err(e) = self.store.commit(change) {
-            let mut fw = FirewallChange::new();
-            if let Some(port) = super::firewall::isolated_port(&net, &ep) {
-                fw.isolate_port(port, true);
-            }
-            self.stage_publish(&mut fw, &ep);
-            let _ = self.apply_firewall(fw);
-            return Err(e.into());
-        }
+        self.kernel.touch();
+        let mut journal = Journal::default();
+        let result = self.unplant_plugin_endpoint(&mut journal, &net, &ep);
+        self.settle_now(journal, result)?;
         self.unreserve_ports(&ep);
         self.endpoints.remove(&ep.id);
         if let Some(h) = &ep.host_ifname {
@@ -545,12 +532,28 @@ impl Controller {
             // The inner end is back in the host namespace (after Leave) or
             // went with the caller's sandbox; retiring the host end is
             // enough either way.
-            if let Err(e) = bridge::retire(&self.host, None, h, peer, &tombstone).await {
+            if let Err(e) = self.kernel.retire_endpoint(None, h, peer, &tombstone).await {
                 warn!(endpoint = %ep.id, error = %e, "could not retire the veth; the next start removes it");
             }
-            self.reaper.reap();
         }
         info!(endpoint = %ep.id, network = %network, "plugin endpoint deleted");
+        Ok(())
+    }
+
+    /// The firewall and store part of `DeleteEndpoint`.
+    fn unplant_plugin_endpoint(
+        &mut self,
+        journal: &mut Journal,
+        network: &Network,
+        ep: &Endpoint,
+    ) -> Result<(), NetdError> {
+        let (mut off, mut on) = (FirewallChange::new(), FirewallChange::new());
+        self.stage_endpoint_firewall(&mut off, network, ep, false);
+        self.stage_endpoint_firewall(&mut on, network, ep, true);
+        self.firewall_journaled(journal, off, on)?;
+        let mut change = Change::default();
+        change.del_endpoint(&ep.id);
+        self.store.commit(change)?;
         Ok(())
     }
 
@@ -642,19 +645,9 @@ impl Controller {
         if ep.ports.is_empty() {
             return Ok(());
         }
-        let mut fw = FirewallChange::new();
-        self.stage_unpublish(&mut fw, &ep);
-        self.apply_firewall(fw)?;
-        let old = std::mem::take(&mut ep.ports);
-        let mut change = Change::default();
-        change.put_endpoint(&ep)?;
-        if let Err(e) = self.store.commit(change) {
-            ep.ports = old;
-            let mut fw = FirewallChange::new();
-            self.stage_publish(&mut fw, &ep);
-            let _ = self.apply_firewall(fw);
-            return Err(e.into());
-        }
+        let mut journal = Journal::default();
+        let result = self.unpublish_in(&mut journal, &mut ep);
+        self.settle_now(journal, result)?;
         self.unreserve_ports(&ep);
         self.endpoints.insert(ep.id.clone(), ep);
         Ok(())

@@ -10,9 +10,9 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use drivers::firewall::Change as FirewallChange;
-use drivers::portres;
 use tracing::{info, warn};
 
+use super::journal::{Journal, Undo};
 use super::{Controller, published_port};
 use crate::error::NetdError;
 use crate::model::{Endpoint, Network, PortRecord, Sandbox};
@@ -35,6 +35,7 @@ impl Controller {
     /// is taken.
     pub(crate) fn reserve_ports(
         &mut self,
+        journal: &mut Journal,
         mappings: &[PortMapping],
         network: &Network,
         ep: &mut Endpoint,
@@ -74,7 +75,7 @@ impl Controller {
                 let proto = m.protocol;
                 let got = candidates
                     .iter()
-                    .find_map(|p| portres::reserve(host_ip, v6, proto, *p).ok());
+                    .find_map(|p| self.kernel.reserve_port(host_ip, v6, proto, *p).ok());
                 let Some(r) = got else {
                     let range = match (chosen, m.host_ports) {
                         (Some(p), _) => p.to_string(),
@@ -104,6 +105,9 @@ impl Controller {
         }
         ep.ports = records;
         self.reservations.insert(ep.id.clone(), held);
+        journal.push(Undo::Ports {
+            endpoint: ep.id.clone(),
+        });
         Ok(())
     }
 
@@ -157,27 +161,55 @@ impl Controller {
         network: &Network,
         mut ep: Endpoint,
     ) -> Result<(), NetdError> {
-        self.reserve_ports(mappings, network, &mut ep)?;
-        let mut fw = FirewallChange::new();
-        self.stage_publish(&mut fw, &ep);
-        if let Err(e) = self.apply_firewall(fw) {
-            self.unreserve_ports(&ep);
-            return Err(e);
-        }
-        let mut change = Change::default();
-        change.put_endpoint(&ep)?;
-        if let Err(e) = self.store.commit(change) {
-            let mut fw = FirewallChange::new();
-            self.stage_unpublish(&mut fw, &ep);
-            let _ = self.apply_firewall(fw);
-            self.unreserve_ports(&ep);
-            return Err(e.into());
-        }
+        let mut journal = Journal::default();
+        let result = self.publish_mappings_in(&mut journal, mappings, network, &mut ep);
+        self.settle_now(journal, result)?;
         if !ep.ports.is_empty() {
             info!(endpoint = %ep.id, ports = ep.ports.len(), "ports published");
         }
         self.endpoints.insert(ep.id.clone(), ep);
         Ok(())
+    }
+
+    fn publish_mappings_in(
+        &mut self,
+        journal: &mut Journal,
+        mappings: &[PortMapping],
+        network: &Network,
+        ep: &mut Endpoint,
+    ) -> Result<(), NetdError> {
+        self.reserve_ports(journal, mappings, network, ep)?;
+        let (mut on, mut off) = (FirewallChange::new(), FirewallChange::new());
+        self.stage_publish(&mut on, ep);
+        self.stage_unpublish(&mut off, ep);
+        self.firewall_journaled(journal, on, off)?;
+        let mut change = Change::default();
+        change.put_endpoint(ep)?;
+        self.store.commit(change)?;
+        Ok(())
+    }
+
+    /// Unpublishes an endpoint's ports and records it without them (its
+    /// reservations are the caller's to drop once this succeeded).
+    pub(crate) fn unpublish_in(
+        &mut self,
+        journal: &mut Journal,
+        ep: &mut Endpoint,
+    ) -> Result<(), NetdError> {
+        let (mut off, mut on) = (FirewallChange::new(), FirewallChange::new());
+        self.stage_unpublish(&mut off, ep);
+        self.stage_publish(&mut on, ep);
+        self.firewall_journaled(journal, off, on)?;
+        let kept = std::mem::take(&mut ep.ports);
+        let mut change = Change::default();
+        let committed = change
+            .put_endpoint(ep)
+            .map_err(NetdError::from)
+            .and_then(|()| Ok(self.store.commit(change)?));
+        if committed.is_err() {
+            ep.ports = kept;
+        }
+        committed
     }
 
     /// Takes the host ports of every stored endpoint again (at start).
@@ -191,7 +223,10 @@ impl Controller {
         for e in endpoints {
             let mut held = Vec::new();
             for p in &e.ports {
-                match portres::reserve(p.host_ip, p.v6, p.protocol, p.host_port) {
+                match self
+                    .kernel
+                    .reserve_port(p.host_ip, p.v6, p.protocol, p.host_port)
+                {
                     Ok(r) => held.push(r),
                     Err(err) => warn!(
                         endpoint = %e.id,

@@ -15,6 +15,7 @@ use drivers::{Links, netns};
 use ipam::{Ipam, IpamState, NetworkSpec, SubnetChoice};
 use tracing::{info, warn};
 
+use super::kernel::{HostKernel, Kernel};
 use super::network::bridge_options;
 use super::sandbox::{kernel_endpoint, release_addresses};
 use super::{Controller, EP_ALIAS, NET_ALIAS, new_id, now};
@@ -31,26 +32,45 @@ impl Controller {
             std::fs::create_dir_all(dir)
                 .map_err(|e| NetdError::internal(format!("creating {}: {e}", dir.display())))?;
         }
-        let store = Store::open(&paths.db())?;
-        let loaded = store.load()?;
-        let ipam_config = config.ipam_config()?;
-        let ipam = Ipam::from_state(IpamState {
-            config: ipam_config,
-            pools: loaded.pools,
-        })?;
         let host = Links::here(None)?;
         // Links retired by an earlier run and not yet deleted.
         if let Err(e) = host.delete_group(bridge::GRAVEYARD_GROUP).await {
             warn!(error = %e, "could not delete links retired by an earlier run");
         }
-        let reaper = super::reaper::Reaper::spawn(host.clone());
+        let kernel = HostKernel::new(host.clone(), drivers::firewall::Nft::new());
+        let mut c = Self::assemble(paths, config, Box::new(kernel))?;
+        // The tables first (networks create elements in them), then again
+        // once reconciliation has settled what exists.
+        c.ensure_forwarding()?;
+        c.restore_firewall().await?;
+        c.ensure_predefined().await?;
+        c.reconcile(&host).await?;
+        c.reserve_stored_ports();
+        c.restore_firewall().await?;
+        c.start_dns();
+        Ok(c)
+    }
+
+    /// The controller over `kernel` with the store's state loaded, before
+    /// any reconciliation.
+    pub(crate) fn assemble(
+        paths: Paths,
+        config: Config,
+        kernel: Box<dyn Kernel>,
+    ) -> Result<Self, NetdError> {
+        let store = Store::open(&paths.db())?;
+        let loaded = store.load()?;
+        let ipam = Ipam::from_state(IpamState {
+            config: config.ipam_config()?,
+            pools: loaded.pools,
+        })?;
         let next_seq = loaded
             .endpoints
             .iter()
             .map(|e| e.seq + 1)
             .max()
             .unwrap_or(0);
-        let mut c = Self {
+        Ok(Self {
             paths,
             config,
             store,
@@ -70,12 +90,9 @@ impl Controller {
                 .into_iter()
                 .map(|s| (s.id.clone(), s))
                 .collect(),
-            host,
             next_seq,
-            reaper,
-            nft: drivers::firewall::Nft::new(),
+            kernel,
             reservations: std::collections::HashMap::new(),
-            connect_nat: None,
             dns: std::collections::HashMap::new(),
             views: std::collections::HashMap::new(),
             zones: std::collections::HashMap::new(),
@@ -84,21 +101,11 @@ impl Controller {
                 .into_iter()
                 .map(|p| (p.id.clone(), p))
                 .collect(),
-        };
-        // The tables first (networks create elements in them), then again
-        // once reconciliation has settled what exists.
-        c.ensure_forwarding()?;
-        c.restore_firewall().await?;
-        c.ensure_predefined().await?;
-        c.reconcile().await?;
-        c.reserve_stored_ports();
-        c.restore_firewall().await?;
-        c.start_dns();
-        Ok(c)
+        })
     }
 
     /// Creates `bridge`, `host` and `none` when missing (first start).
-    async fn ensure_predefined(&mut self) -> Result<(), NetdError> {
+    pub(crate) async fn ensure_predefined(&mut self) -> Result<(), NetdError> {
         let has =
             |c: &Self, name: &str| c.networks.values().any(|n| n.predefined && n.name == name);
         for (name, driver) in [("host", DriverKind::Host), ("none", DriverKind::Null)] {
@@ -148,7 +155,7 @@ impl Controller {
     }
 
     /// Makes the kernel and the exec root match the store.
-    async fn reconcile(&mut self) -> Result<(), NetdError> {
+    async fn reconcile(&mut self, host: &Links) -> Result<(), NetdError> {
         let mut change = Change::default();
         let mut touched_pools = BTreeSet::new();
 
@@ -185,7 +192,7 @@ impl Controller {
                 let _ = std::fs::remove_dir_all(&s.files);
                 continue;
             }
-            if let Err(e) = self.restore_sandbox(s).await {
+            if let Err(e) = self.restore_sandbox(host, s).await {
                 warn!(sandbox = %s.id, error = %e, "could not restore the sandbox's interfaces");
             }
         }
@@ -199,7 +206,7 @@ impl Controller {
             .values()
             .filter_map(|e| e.host_ifname.clone())
             .collect();
-        for link in self.host.list().await? {
+        for link in host.list().await? {
             let owned = match link.alias.as_deref() {
                 Some(alias) if alias.starts_with(EP_ALIAS) => {
                     Some(self.endpoints.contains_key(&alias[EP_ALIAS.len()..]))
@@ -212,7 +219,7 @@ impl Controller {
             };
             if owned == Some(false) {
                 info!(link = %link.name, "removing a stray link left by an earlier run");
-                self.host.delete(link.index, &link.name).await?;
+                host.delete(link.index, &link.name).await?;
             }
         }
         // Strays: namespace files and sandbox directories of no sandbox.
@@ -239,13 +246,13 @@ impl Controller {
 
     /// Recreates a live sandbox's missing veths and default route, and
     /// rewrites its files.
-    async fn restore_sandbox(&mut self, s: &Sandbox) -> Result<(), NetdError> {
-        let _ = std::fs::create_dir_all(&s.files);
+    async fn restore_sandbox(&mut self, host: &Links, s: &Sandbox) -> Result<(), NetdError> {
+        self.kernel.create_dir(&s.files)?;
         let eps: Vec<_> = self.sandbox_endpoints(&s.id).into_iter().cloned().collect();
         let refs: Vec<_> = eps.iter().collect();
         self.render_files(s, &refs)?;
         let Some(path) = &s.netns else { return Ok(()) };
-        let mut sb: Option<Links> = None;
+        let mut ns = None;
         for e in &eps {
             let Some(host_ifname) = &e.host_ifname else {
                 continue;
@@ -253,37 +260,25 @@ impl Controller {
             // The mark is set last, so a veth without it is half made (a
             // crash during an earlier restore): make it again.
             let mark = format!("{EP_ALIAS}{}", e.id);
-            match self.host.get(host_ifname).await? {
+            match host.get(host_ifname).await? {
                 Some(l) if l.alias.as_deref() == Some(mark.as_str()) => continue,
-                Some(l) => self.host.delete(l.index, host_ifname).await?,
+                Some(l) => host.delete(l.index, host_ifname).await?,
                 None => {}
             }
             let Some(n) = self.networks.get(&e.network_id).cloned() else {
                 continue;
             };
             info!(endpoint = %e.id, sandbox = %s.name, "recreating a missing veth");
-            let file = netns::open(path)?;
-            if sb.is_none() {
-                sb = Some(Links::in_netns(&file, &s.id[..12])?);
+            if ns.is_none() {
+                ns = Some(self.kernel.open_netns(path, &s.id[..12])?);
             }
-            let sbl = sb.as_ref().expect("set just above");
-            let bridge_name = n
-                .bridge
-                .as_ref()
-                .map(|b| b.name.clone())
-                .unwrap_or_default();
-            bridge::join(
-                &self.host,
-                &bridge_name,
-                &file,
-                sbl,
-                &kernel_endpoint(&n, e)?,
-            )
-            .await?;
-            let veth = self.host.require(host_ifname).await?;
-            self.host.set_alias(veth.index, host_ifname, &mark).await?;
+            let ns = ns.as_ref().expect("set just above");
+            let bridge_name = n.bridge.as_ref().map_or("", |b| b.name.as_str());
+            self.kernel
+                .join(bridge_name, ns, &kernel_endpoint(&n, e)?, &mark)
+                .await?;
             if s.gateway_endpoint.as_deref() == Some(e.id.as_str()) {
-                self.install_default_route(sbl, &n, e).await?;
+                self.install_default_route(ns, &n, e).await?;
             }
         }
         Ok(())
