@@ -41,6 +41,19 @@ fn ok(berth: &Berth, netd: &Netd, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
+/// The names in directory `dir`, sorted (none when it is missing).
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
 fn mounts() -> String {
     std::fs::read_to_string("/proc/self/mountinfo").unwrap()
 }
@@ -338,30 +351,15 @@ fn readonly_view_of(path: &std::path::Path, of: &std::path::Path) -> bool {
 
 #[test]
 fn crun_runs_from_a_read_only_view_of_its_binary() {
-    let Some(crun) = ["/usr/bin/crun", "/usr/sbin/crun"]
-        .iter()
-        .map(std::path::Path::new)
-        .find(|p| p.exists())
-    else {
+    let Some(crun) = tests::berth::crun() else {
         eprintln!("crun is not installed: nothing to check");
         return;
     };
     let (host, netd, berth) = setup();
-    // Debian's crun refuses this host's hybrid cgroup layout while its
-    // cgroup2 mount is there: covered, in this test's own mount namespace.
-    if std::path::Path::new("/sys/fs/cgroup/unified").exists() {
-        nix::mount::mount(
-            Some("berth-test"),
-            "/sys/fs/cgroup/unified",
-            Some("tmpfs"),
-            nix::mount::MsFlags::empty(),
-            None::<&str>,
-        )
-        .expect("covering the cgroup2 mount");
-    }
+    tests::berth::let_crun_run(&host);
     // A copy of crun that the test can replace, as an upgrade would.
     let bin = host.dir("bin").join("crun");
-    std::fs::copy(crun, &bin).unwrap();
+    std::fs::copy(&crun, &bin).unwrap();
     let rt = bin.display().to_string();
     let b = |args: &[&str]| {
         let mut all = vec!["--runtime", rt.as_str()];
@@ -382,7 +380,7 @@ fn crun_runs_from_a_read_only_view_of_its_binary() {
     assert!(std::fs::OpenOptions::new().write(true).open(&view).is_err());
     // Replaced (a new file at the same path), the next start shows the new one.
     std::fs::remove_file(&bin).unwrap();
-    std::fs::copy(crun, &bin).unwrap();
+    std::fs::copy(&crun, &bin).unwrap();
     assert!(!readonly_view_of(&view, &bin));
     b(&[
         "run",
@@ -399,14 +397,7 @@ fn crun_runs_from_a_read_only_view_of_its_binary() {
     // The other runtime operations go through it too.
     assert_eq!(b(&["exec", "on-crun", "echo", "in"]), "in");
     b(&["rm", "-f", "on-crun"]);
-    // What crun made in the tmpfs over the cgroup2 mount is the test's
-    // own; the real hierarchies are clean.
-    let left: Vec<_> = berth
-        .cgroups()
-        .into_iter()
-        .filter(|p| !p.starts_with("/sys/fs/cgroup/unified"))
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
+    assert!(berth.cgroups().is_empty(), "{:?}", berth.cgroups());
 }
 
 #[test]
@@ -414,17 +405,6 @@ fn a_taken_name_calls_the_start_off_and_leaves_nothing() {
     let (_host, netd, berth) = setup();
     let b = |args: &[&str]| ok(&berth, &netd, args);
     let id = b(&["run", "-d", "--name", "taken", "busybox", "sleep", "600"]);
-    let entries = |dir: &std::path::Path| {
-        let mut v: Vec<String> = std::fs::read_dir(dir)
-            .map(|d| {
-                d.flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        v.sort();
-        v
-    };
     let stored = entries(&berth.root.join("containers"));
     let running = entries(&berth.runroot.join("containers"));
     let before = mounts();
