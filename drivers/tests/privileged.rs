@@ -369,3 +369,57 @@ async fn connect_nat_translates_published_ports_until_it_is_detached() {
     assert!(!nat.is_attached());
     assert!(connect_seen("127.0.0.1:7001").is_err());
 }
+
+#[test]
+fn a_map_takes_keys_and_values_of_its_own_sizes_and_refuses_others() {
+    use drivers::connect_nat::sys::{BpfError, Map, MapType, Part};
+    let _host = TestHost::enter();
+    // One entry at most, so the kernel's answers show which key it read.
+    let map = Map::create(MapType::HashNoPrealloc, "netd_test", 8, 4, 1).unwrap();
+    assert_eq!((map.key_size(), map.value_size()), (8, 4));
+    map.update(&[1; 8], &[0; 4]).unwrap();
+    assert_eq!(
+        map.update(&[2; 8], &[0; 4]).unwrap_err().raw_os_error(),
+        Some(libc::E2BIG),
+        "a second key does not fit"
+    );
+    map.update(&[1; 8], &[9; 4]).unwrap();
+    // Buffers of other lengths never reach the kernel.
+    let length = |r: Result<(), BpfError>| match r {
+        Err(BpfError::Length { part, want, got }) => Some((part, want, got)),
+        _ => None,
+    };
+    assert_eq!(
+        length(map.update(&[1; 7], &[0; 4])),
+        Some((Part::Key, 8, 7))
+    );
+    assert_eq!(
+        length(map.update(&[1; 8], &[0; 5])),
+        Some((Part::Value, 4, 5))
+    );
+    assert_eq!(length(map.delete(&[1; 9])), Some((Part::Key, 8, 9)));
+    // Deleting frees the entry; deleting what is not there is no error.
+    map.delete(&[1; 8]).unwrap();
+    map.delete(&[1; 8]).unwrap();
+    map.update(&[2; 8], &[0; 4]).unwrap();
+}
+
+#[test]
+fn a_refused_program_carries_the_end_of_the_verifiers_log() {
+    use drivers::connect_nat::program::Insn;
+    use drivers::connect_nat::sys::{AttachType, BpfError, prog_load};
+    let _host = TestHost::enter();
+    // `r0 = 0` and no exit: the verifier refuses it.
+    let no_exit = [Insn {
+        code: 0xb7,
+        regs: 0,
+        off: 0,
+        imm: 0,
+    }];
+    let err = prog_load("netd_test", AttachType::Inet4Connect, &no_exit).unwrap_err();
+    let BpfError::Verifier { source, log } = &err else {
+        panic!("not the verifier's refusal: {err}");
+    };
+    assert_eq!(source.raw_os_error(), Some(libc::EINVAL), "{err}");
+    assert!(log.contains("exit"), "{log}");
+}

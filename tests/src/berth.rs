@@ -71,17 +71,53 @@ impl Berth {
     }
 
     /// The container cgroups left under the test's parent (none after a
-    /// clean removal).
+    /// clean removal), in the real hierarchies: what crun makes in the
+    /// tmpfs that [`let_crun_run`] lays over the cgroup2 mount is the
+    /// test's own.
     pub fn cgroups(&self) -> Vec<PathBuf> {
         let mut out = Vec::new();
         if let Ok(ctrls) = std::fs::read_dir("/sys/fs/cgroup") {
-            for c in ctrls.flatten() {
+            for c in ctrls.flatten().filter(|c| is_cgroup_fs(&c.path())) {
                 if let Ok(kids) = std::fs::read_dir(c.path().join(&self.cgroup_parent)) {
                     out.extend(kids.flatten().map(|k| k.path()).filter(|p| p.is_dir()));
                 }
             }
         }
         out
+    }
+}
+
+/// Whether `path` is a cgroup file system (v1 or v2).
+fn is_cgroup_fs(path: &std::path::Path) -> bool {
+    use nix::sys::statfs::{CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC, statfs};
+    statfs(path).is_ok_and(|s| {
+        s.filesystem_type() == CGROUP_SUPER_MAGIC || s.filesystem_type() == CGROUP2_SUPER_MAGIC
+    })
+}
+
+/// The installed crun, if any.
+pub fn crun() -> Option<PathBuf> {
+    ["/usr/bin/crun", "/usr/sbin/crun"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+/// Lets Debian's crun run containers in this test host: it refuses a hybrid
+/// cgroup layout while the cgroup2 mount (`/sys/fs/cgroup/unified`) is
+/// there, so that mount is covered with a tmpfs, in the test's own mount
+/// namespace only (the host is the proof that this runs in a throwaway
+/// one). What crun then makes there is the test's own.
+pub fn let_crun_run(_host: &TestHost) {
+    if std::path::Path::new("/sys/fs/cgroup/unified").exists() {
+        nix::mount::mount(
+            Some("berth-test"),
+            "/sys/fs/cgroup/unified",
+            Some("tmpfs"),
+            nix::mount::MsFlags::empty(),
+            None::<&str>,
+        )
+        .expect("covering the cgroup2 mount");
     }
 }
 

@@ -52,6 +52,40 @@ impl TestHost {
         dir
     }
 
+    /// Takes capability number `cap` (`CAP_SYS_RESOURCE` is 24) out of the
+    /// bounding set of the calling thread, and so of every process it
+    /// starts from then on (netd, berth, the runtime, containers): a host
+    /// that lacks the capability, as a restricted VM or a container does.
+    pub fn drop_capability(&self, cap: u32) {
+        // SAFETY: prctl(PR_CAPBSET_DROP) takes integers only and touches
+        // no memory of this process.
+        let rc = unsafe {
+            nix::libc::prctl(
+                nix::libc::PR_CAPBSET_DROP,
+                nix::libc::c_ulong::from(cap),
+                0,
+                0,
+                0,
+            )
+        };
+        assert_eq!(
+            rc,
+            0,
+            "dropping capability {cap} from the bounding set: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+
+    /// The calling thread's bounding set (`CapBnd` of its status), one bit
+    /// per capability.
+    pub fn bounding_set(&self) -> u64 {
+        capability_set(
+            &fs::read_to_string("/proc/thread-self/status")
+                .unwrap_or_else(|e| panic!("reading /proc/thread-self/status: {e}")),
+            "CapBnd",
+        )
+    }
+
     /// Names of the network interfaces of this host, sorted, as sysfs shows them.
     pub fn links(&self) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir("/sys/class/net")
@@ -66,6 +100,16 @@ impl TestHost {
         names.sort();
         names
     }
+}
+
+/// The capability set `name` (`CapBnd`, `CapEff`…) of a `/proc/PID/status`
+/// text, one bit per capability; panics when it has none.
+pub fn capability_set(status: &str, name: &str) -> u64 {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .unwrap_or_else(|| panic!("no {name} in {status:?}"))
 }
 
 /// Runs a program and returns its standard output; panics with its standard

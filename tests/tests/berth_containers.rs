@@ -41,6 +41,19 @@ fn ok(berth: &Berth, netd: &Netd, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
+/// The names in directory `dir`, sorted (none when it is missing).
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
 fn mounts() -> String {
     std::fs::read_to_string("/proc/self/mountinfo").unwrap()
 }
@@ -338,30 +351,15 @@ fn readonly_view_of(path: &std::path::Path, of: &std::path::Path) -> bool {
 
 #[test]
 fn crun_runs_from_a_read_only_view_of_its_binary() {
-    let Some(crun) = ["/usr/bin/crun", "/usr/sbin/crun"]
-        .iter()
-        .map(std::path::Path::new)
-        .find(|p| p.exists())
-    else {
+    let Some(crun) = tests::berth::crun() else {
         eprintln!("crun is not installed: nothing to check");
         return;
     };
     let (host, netd, berth) = setup();
-    // Debian's crun refuses this host's hybrid cgroup layout while its
-    // cgroup2 mount is there: covered, in this test's own mount namespace.
-    if std::path::Path::new("/sys/fs/cgroup/unified").exists() {
-        nix::mount::mount(
-            Some("berth-test"),
-            "/sys/fs/cgroup/unified",
-            Some("tmpfs"),
-            nix::mount::MsFlags::empty(),
-            None::<&str>,
-        )
-        .expect("covering the cgroup2 mount");
-    }
+    tests::berth::let_crun_run(&host);
     // A copy of crun that the test can replace, as an upgrade would.
     let bin = host.dir("bin").join("crun");
-    std::fs::copy(crun, &bin).unwrap();
+    std::fs::copy(&crun, &bin).unwrap();
     let rt = bin.display().to_string();
     let b = |args: &[&str]| {
         let mut all = vec!["--runtime", rt.as_str()];
@@ -382,7 +380,7 @@ fn crun_runs_from_a_read_only_view_of_its_binary() {
     assert!(std::fs::OpenOptions::new().write(true).open(&view).is_err());
     // Replaced (a new file at the same path), the next start shows the new one.
     std::fs::remove_file(&bin).unwrap();
-    std::fs::copy(crun, &bin).unwrap();
+    std::fs::copy(&crun, &bin).unwrap();
     assert!(!readonly_view_of(&view, &bin));
     b(&[
         "run",
@@ -399,14 +397,7 @@ fn crun_runs_from_a_read_only_view_of_its_binary() {
     // The other runtime operations go through it too.
     assert_eq!(b(&["exec", "on-crun", "echo", "in"]), "in");
     b(&["rm", "-f", "on-crun"]);
-    // What crun made in the tmpfs over the cgroup2 mount is the test's
-    // own; the real hierarchies are clean.
-    let left: Vec<_> = berth
-        .cgroups()
-        .into_iter()
-        .filter(|p| !p.starts_with("/sys/fs/cgroup/unified"))
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
+    assert!(berth.cgroups().is_empty(), "{:?}", berth.cgroups());
 }
 
 #[test]
@@ -414,17 +405,6 @@ fn a_taken_name_calls_the_start_off_and_leaves_nothing() {
     let (_host, netd, berth) = setup();
     let b = |args: &[&str]| ok(&berth, &netd, args);
     let id = b(&["run", "-d", "--name", "taken", "busybox", "sleep", "600"]);
-    let entries = |dir: &std::path::Path| {
-        let mut v: Vec<String> = std::fs::read_dir(dir)
-            .map(|d| {
-                d.flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        v.sort();
-        v
-    };
     let stored = entries(&berth.root.join("containers"));
     let running = entries(&berth.runroot.join("containers"));
     let before = mounts();
@@ -1101,4 +1081,186 @@ fn restart_policies_run_the_container_again_as_dockers() {
     }
     b(&["rm", "flaky", "fine", "again"]);
     assert!(berth.cgroups().is_empty(), "{:?}", berth.cgroups());
+}
+
+/// Capabilities that the hosts of the capability tests lack, by number and
+/// name: `CAP_SYS_RESOURCE`, as on this project's VMs, and `CAP_SYS_TIME`.
+const LACKING: [(u32, &str); 2] = [(24, "CAP_SYS_RESOURCE"), (25, "CAP_SYS_TIME")];
+/// `CAP_NET_RAW`.
+const NET_RAW: u32 = 13;
+
+/// A test host whose bounding set lacks [`LACKING`] before netd and berth
+/// start: their processes, the runtime's and the containers' lack them too.
+fn setup_lacking_capabilities() -> (TestHost, Netd, Berth) {
+    let host = TestHost::enter();
+    for (cap, _) in LACKING {
+        host.drop_capability(cap);
+    }
+    let netd = Netd::start(&host);
+    let berth = Berth::new(&host);
+    (host, netd, berth)
+}
+
+/// On a host lacking capabilities, with `runtime`: `--privileged` and
+/// `--cap-add ALL` give every capability the host holds and no other
+/// (`--cap-drop` still taking its own away), `inspect` shows what was asked,
+/// and asking for a capability the host lacks is refused by name before
+/// anything is made.
+fn containers_get_only_what_the_host_holds(runtime: &str) {
+    let (host, netd, berth) = setup_lacking_capabilities();
+    if runtime == "crun" {
+        tests::berth::let_crun_run(&host);
+    }
+    let with_runtime = |args: &[&str]| -> Vec<String> {
+        ["--runtime", runtime]
+            .iter()
+            .chain(args)
+            .map(|a| (*a).to_owned())
+            .collect()
+    };
+    let b = |args: &[&str]| {
+        let all = with_runtime(args);
+        ok(
+            &berth,
+            &netd,
+            &all.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+    };
+    let bounding = host.bounding_set();
+    for (cap, name) in LACKING {
+        assert_eq!(bounding & (1 << cap), 0, "the host still has {name}");
+    }
+    // The bounding and effective sets of a container's process.
+    let sets = |flags: &[&str]| {
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(flags);
+        args.extend(["busybox", "cat", "/proc/self/status"]);
+        let status = b(&args);
+        (
+            tests::capability_set(&status, "CapBnd"),
+            tests::capability_set(&status, "CapEff"),
+        )
+    };
+    assert_eq!(sets(&["--privileged"]), (bounding, bounding));
+    let without_net_raw = bounding & !(1 << NET_RAW);
+    assert_eq!(
+        sets(&["--cap-add", "ALL", "--cap-drop", "NET_RAW"]),
+        (without_net_raw, without_net_raw)
+    );
+    // inspect shows what was asked, not what was given.
+    b(&[
+        "create",
+        "--name",
+        "asked",
+        "--privileged",
+        "--cap-add",
+        "ALL",
+        "--cap-drop",
+        "net_raw",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(
+        b(&[
+            "inspect",
+            "-f",
+            "{{.HostConfig.Privileged}} {{json .HostConfig.CapAdd}} {{json .HostConfig.CapDrop}}",
+            "asked",
+        ]),
+        r#"true ["ALL"] ["net_raw"]"#
+    );
+    b(&["rm", "asked"]);
+
+    // A capability the host lacks, asked for: refused with its name, and
+    // nothing made (no record, no state, no sandbox, no mount).
+    let sandboxes = || sandbox_names(&netd);
+    let before = (
+        entries(&berth.root.join("containers")),
+        entries(&berth.runroot.join("containers")),
+        mounts(),
+        sandboxes(),
+    );
+    for (args, name, command) in [
+        (
+            &[
+                "run",
+                "--rm",
+                "--cap-add",
+                "SYS_RESOURCE",
+                "busybox",
+                "true",
+            ][..],
+            "CAP_SYS_RESOURCE",
+            "run",
+        ),
+        (
+            &[
+                "run",
+                "-d",
+                "--privileged",
+                "--cap-add",
+                "sys_time",
+                "busybox",
+                "sleep",
+                "600",
+            ],
+            "CAP_SYS_TIME",
+            "run",
+        ),
+        (
+            &["create", "--cap-add", "cap_sys_resource", "busybox", "true"],
+            "CAP_SYS_RESOURCE",
+            "create",
+        ),
+    ] {
+        let all = with_runtime(args);
+        let out = cmd(
+            &berth,
+            &netd,
+            &all.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        assert_eq!(code(&out), 125, "{args:?}: {out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim(),
+            format!(
+                "berth: Error response from daemon: invalid CapAdd: capability not supported by your kernel or not available in the current environment: \"{name}\".\nSee 'berth {command} --help'."
+            )
+        );
+        assert!(out.stdout.is_empty(), "{out:?}");
+        let after = (
+            entries(&berth.root.join("containers")),
+            entries(&berth.runroot.join("containers")),
+            mounts(),
+            sandboxes(),
+        );
+        assert_eq!(after, before, "{args:?} left something behind");
+    }
+    assert_eq!(b(&["ps", "-aq"]), "");
+    assert!(berth.cgroups().is_empty(), "{:?}", berth.cgroups());
+}
+
+/// The names of netd's sandboxes.
+fn sandbox_names(netd: &Netd) -> Vec<String> {
+    let mut names: Vec<String> = runtime()
+        .block_on(netd.client().sandboxes())
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn privileged_and_cap_add_all_get_the_hosts_capabilities_with_runc() {
+    containers_get_only_what_the_host_holds("runc");
+}
+
+#[test]
+fn privileged_and_cap_add_all_get_the_hosts_capabilities_with_crun() {
+    if tests::berth::crun().is_none() {
+        eprintln!("crun is not installed: nothing to check");
+        return;
+    }
+    containers_get_only_what_the_host_holds("crun");
 }

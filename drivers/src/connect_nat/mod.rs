@@ -55,20 +55,24 @@ pub enum ConnectNatError {
         #[source]
         source: std::io::Error,
     },
-    /// A `bpf()` call was refused.
+    /// A `bpf()` call failed or was refused.
     #[error("{op}: {source}")]
     Bpf {
         /// What was attempted.
         op: String,
-        /// The kernel's answer (with the verifier's log for a program).
+        /// Why: the kernel's answer (with the verifier's log for a
+        /// program), or a buffer that does not fit the map.
         #[source]
-        source: std::io::Error,
+        source: sys::BpfError,
     },
 }
 
-fn bpf_err(op: impl Into<String>) -> impl FnOnce(std::io::Error) -> ConnectNatError {
+fn bpf_err<E: Into<sys::BpfError>>(op: impl Into<String>) -> impl FnOnce(E) -> ConnectNatError {
     let op = op.into();
-    move |source| ConnectNatError::Bpf { op, source }
+    move |source| ConnectNatError::Bpf {
+        op,
+        source: source.into(),
+    }
 }
 
 /// A map entry's bytes: an address and port as the socket holds them
@@ -112,15 +116,15 @@ pub fn entry(p: &PublishedPort) -> Option<(Bytes, Bytes)> {
 /// difference.
 #[derive(Debug)]
 struct Mirrored {
-    fd: OwnedFd,
+    map: sys::Map,
     what: &'static str,
     entries: BTreeMap<Bytes, Bytes>,
 }
 
 impl Mirrored {
-    fn new(fd: OwnedFd, what: &'static str) -> Self {
+    fn new(map: sys::Map, what: &'static str) -> Self {
         Self {
-            fd,
+            map,
             what,
             entries: BTreeMap::new(),
         }
@@ -129,7 +133,8 @@ impl Mirrored {
     /// Sets one entry.
     fn set(&mut self, k: Bytes, v: Bytes) -> Result<(), ConnectNatError> {
         if self.entries.get(&k) != Some(&v) {
-            sys::map_update(&self.fd, &k, &v)
+            self.map
+                .update(&k, &v)
                 .map_err(bpf_err(format!("adding to {}", self.what)))?;
             self.entries.insert(k, v);
         }
@@ -139,7 +144,8 @@ impl Mirrored {
     /// Removes one entry, if it is there.
     fn unset(&mut self, k: &[u8]) -> Result<(), ConnectNatError> {
         if self.entries.contains_key(k) {
-            sys::map_delete(&self.fd, k)
+            self.map
+                .delete(k)
                 .map_err(bpf_err(format!("deleting from {}", self.what)))?;
             self.entries.remove(k);
         }
@@ -169,7 +175,7 @@ impl Mirrored {
 struct Family {
     ports: Mirrored,
     locals: Mirrored,
-    _peers: OwnedFd,
+    _peers: sys::Map,
 }
 
 /// Where the programs and maps live; the links keep the programs attached.
@@ -195,7 +201,7 @@ fn family_maps(v6: bool) -> Result<(Family, program::MapFds), ConnectNatError> {
     let entry = addr + 4;
     // Hash maps grow as entries come (no preallocation): most hosts
     // publish a handful of ports.
-    let ports = sys::map_create(
+    let ports = sys::Map::create(
         sys::MapType::HashNoPrealloc,
         &format!("netd_ports{tag}"),
         entry,
@@ -203,7 +209,7 @@ fn family_maps(v6: bool) -> Result<(Family, program::MapFds), ConnectNatError> {
         MAX_PORTS,
     )
     .map_err(bpf_err("creating the ports map"))?;
-    let locals = sys::map_create(
+    let locals = sys::Map::create(
         sys::MapType::HashNoPrealloc,
         &format!("netd_locals{tag}"),
         addr,
@@ -211,7 +217,7 @@ fn family_maps(v6: bool) -> Result<(Family, program::MapFds), ConnectNatError> {
         MAX_LOCALS,
     )
     .map_err(bpf_err("creating the local addresses map"))?;
-    let peers = sys::map_create(
+    let peers = sys::Map::create(
         sys::MapType::LruHash,
         &format!("netd_peers{tag}"),
         8,

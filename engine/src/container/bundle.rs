@@ -9,8 +9,8 @@ use super::error::{ContainerError, Result};
 use super::network::Attached;
 use super::record::{Container, MountPoint};
 use crate::spec::build::{
-    HostFacts, MountInput, MountKind, NetworkFiles, ResourcesInput, SpecInput, build_spec,
-    hard_limits_from_proc,
+    HostCapabilities, HostFacts, MountInput, MountKind, NetworkFiles, ResourcesInput, SpecInput,
+    build_spec, hard_limits_from_proc,
 };
 
 /// The cgroup of a container, relative to each hierarchy's root: under
@@ -22,6 +22,23 @@ pub fn cgroup_path(id: &str) -> String {
         .filter(|p| !p.is_empty() && !p.contains(".."))
         .unwrap_or_else(|| "berth".into());
     format!("/{}/{id}", parent.trim_matches('/'))
+}
+
+/// The capabilities this kernel knows (`/proc/sys/kernel/cap_last_cap`)
+/// and, of those, the ones in this process's bounding set (`CapBnd` of
+/// `/proc/self/status`): the most a container can be given, since the
+/// runtime inherits that set. Without the first, a kernel of 41
+/// capabilities (5.9 and later) is assumed; without the second, every
+/// capability the kernel knows, as Docker assumes.
+pub fn host_capabilities() -> HostCapabilities {
+    let last_cap = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(40);
+    match std::fs::read_to_string("/proc/self/status") {
+        Ok(status) => HostCapabilities::from_status(last_cap, &status),
+        Err(_) => HostCapabilities::all(last_cap),
+    }
 }
 
 /// What this host allows, read from /proc and /sys.
@@ -37,10 +54,6 @@ pub fn host_facts() -> HostFacts {
         .and_then(|n| u32::try_from(n).ok())
         .filter(|&n| n > 0)
         .unwrap_or(1);
-    let cap_last_cap = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|t| t.trim().parse().ok())
-        .unwrap_or(40);
     let hard_limits: BTreeMap<String, u64> = std::fs::read_to_string("/proc/self/limits")
         .map(|t| hard_limits_from_proc(&t))
         .unwrap_or_default();
@@ -49,7 +62,7 @@ pub fn host_facts() -> HostFacts {
         || Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
     HostFacts {
         online_cpus,
-        cap_last_cap,
+        capabilities: host_capabilities(),
         hard_limits,
         swap_limit_supported,
     }

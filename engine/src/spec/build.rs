@@ -19,7 +19,10 @@ use oci_spec::runtime::{
     User,
 };
 
-pub use self::caps::{CapabilityError, DEFAULT_CAPABILITIES, capabilities};
+pub use self::caps::{
+    CapabilityError, DEFAULT_CAPABILITIES, HostCapabilities, InvalidCapabilities, capabilities,
+    check_requested,
+};
 pub use self::env::{DEFAULT_PATH, merge_env, process_env};
 pub use self::mounts::{SHM_SIZE, container_mounts, default_mounts, rootfs_propagation};
 pub use self::resources::{
@@ -169,8 +172,9 @@ pub enum MountKind {
 pub struct HostFacts {
     /// Online CPUs: the ceiling of `--cpus`.
     pub online_cpus: u32,
-    /// `/proc/sys/kernel/cap_last_cap`: the capabilities this kernel knows.
-    pub cap_last_cap: u8,
+    /// The capabilities this kernel knows and the engine holds: a
+    /// container never gets others.
+    pub capabilities: HostCapabilities,
     /// Hard rlimits by `--ulimit` name ([`hard_limits_from_proc`]); no
     /// limit is asked above them.
     pub hard_limits: BTreeMap<String, u64>,
@@ -183,7 +187,7 @@ impl Default for HostFacts {
     fn default() -> Self {
         Self {
             online_cpus: 1,
-            cap_last_cap: 40,
+            capabilities: HostCapabilities::all(40),
             hard_limits: BTreeMap::new(),
             swap_limit_supported: true,
         }
@@ -250,7 +254,7 @@ pub fn build_spec(input: &SpecInput) -> Result<BuiltSpec, SpecError> {
         &input.cap_add,
         &input.cap_drop,
         input.privileged,
-        input.host.cap_last_cap,
+        &input.host.capabilities,
     )?
     .into_iter()
     .collect();

@@ -356,7 +356,7 @@ pub fn create_options(
 
 /// Makes the container: resolves the image, plans the record, stores it.
 pub fn create(engine: &Engine, g: &Globals, opts: &CreateOptions) -> Result<Container, Failure> {
-    let c = plan_new(engine, g, opts)?;
+    let c = plan_new(engine, g, opts, "create")?;
     store_new(engine, &c, false)?;
     Ok(c)
 }
@@ -382,8 +382,14 @@ fn store_new(engine: &Engine, c: &Container, started: bool) -> Result<(), Failur
     })
 }
 
-/// The container `opts` describe, not stored yet.
-fn plan_new(engine: &Engine, g: &Globals, opts: &CreateOptions) -> Result<Container, Failure> {
+/// The container `opts` describe, not stored yet; `command` (`run` or
+/// `create`) for the help hint of a refusal.
+fn plan_new(
+    engine: &Engine,
+    g: &Globals,
+    opts: &CreateOptions,
+    command: &str,
+) -> Result<Container, Failure> {
     let store = crate::image::Store::open(&g.root).map_err(|e| Failure::new(125, e.to_string()))?;
     let state = store
         .state()
@@ -426,6 +432,20 @@ fn plan_new(engine: &Engine, g: &Globals, opts: &CreateOptions) -> Result<Contai
         },
     )
     .map_err(|e| Failure::new(125, format!("berth: {}", engine_err(&e).message)))?;
+    // As Docker's daemon: capabilities that this kernel does not know, or
+    // that the engine does not hold (so neither would the container), are
+    // refused before anything is made.
+    crate::spec::build::check_requested(
+        &c.host_config.cap_add,
+        &c.host_config.cap_drop,
+        &crate::container::bundle::host_capabilities(),
+    )
+    .map_err(|e| {
+        Failure::new(
+            125,
+            format!("berth: Error response from daemon: {e}.\nSee 'berth {command} --help'."),
+        )
+    })?;
     let mut c = c;
     // The runtime is the container's for good, as Docker's HostConfig.Runtime.
     c.host_config.runtime = engine.runtime.binary.display().to_string();
@@ -443,7 +463,7 @@ pub fn run(args: &RunArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
     let keys = detach_keys::from_flag(args.detach_keys.as_deref())?;
     let engine = g.engine()?;
     let opts = create_options(&args.create, !args.detach, &g.root)?;
-    let c = plan_new(&engine, g, &opts)?;
+    let c = plan_new(&engine, g, &opts, "run")?;
     // The shim prepares the run while the container is stored.
     let starting = engine.start_new(&c, !args.detach).map_err(start_failure)?;
     if let Err(f) = store_new(&engine, &c, true) {
