@@ -267,6 +267,10 @@ fn masquerade() -> Statement<'static> {
 
 /// Everything netd's tables hold except elements: created once, replaced
 /// whole (atomically) at start and on restore.
+#[allow(
+    clippy::too_many_lines,
+    reason = "a declarative table of the fixed ruleset, read top to bottom"
+)]
 fn skeleton(b: &mut Batch<'static>) {
     use SetType::{Ifname, InetProto, InetService, Ipv4Addr, Ipv6Addr};
     let inet = NfFamily::INet;
