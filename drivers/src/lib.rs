@@ -1,4 +1,5 @@
-//! netd's network drivers and the thin kernel layer under them.
+//! netd's network drivers and the thin kernel layer under them (netd's
+//! controller reaches them through its `Kernel` seam).
 //!
 //! - [`netns`]: network namespaces bound to files, and running code inside one.
 //! - [`links`]: links, addresses and routes through rtnetlink.

@@ -1,7 +1,8 @@
 //! berth, the container engine, and its command line.
 //!
-//! The engine talks to netd only through [`netd_api::client`] and
-//! [`netd_api::types`]. [`cli`] parses and runs commands; [`format`] renders
+//! The engine talks to netd only through the `netd-api` crate (its client,
+//! API types, `-p` parser and file renderer), so it links none of the
+//! daemon. [`cli`] parses and runs commands; [`format`] renders
 //! their output the way the docker CLI does, as pure functions.
 
 #![warn(missing_docs)]

@@ -4,9 +4,17 @@
 //! The API layer holds it behind one async mutex, so requests apply one at a
 //! time, in order: no two can hand out the same address or lose each other's
 //! update. Every change follows the same steps: check the request, reserve
-//! addresses in IPAM, program the kernel, commit the store; a failing step
-//! undoes the ones before it, and in-memory state changes only once the
-//! store has committed.
+//! addresses in IPAM, program the kernel, commit the store; in-memory state
+//! changes only once the store has committed.
+//!
+//! - Everything outside memory and the store (namespaces, links, routes,
+//!   the firewall, host ports, DNS sockets, rendered files, sysctls) goes
+//!   through the [`kernel::Kernel`] seam: the real one over `drivers`, a
+//!   recording fake in the unit tests.
+//! - Each step records its undo in a [`journal::Journal`]; the operation's
+//!   last act is to settle it, which runs the undo steps unless it
+//!   succeeded. `failures.rs` fails every kernel step of every operation in
+//!   turn and checks that nothing changed.
 
 mod dns;
 mod endpoint;
