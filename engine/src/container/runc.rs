@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::error::{ContainerError, Result};
+use crate::spec::build::HostCapabilities;
 use super::runtime_binary::{self, Prepared};
 
 /// An OCI runtime binary and the state directory it keeps containers in.
@@ -247,7 +248,11 @@ impl Runtime {
 /// process (`base`, from its bundle: capabilities, limits, environment)
 /// with the command, terminal, working directory, user and groups of the
 /// exec, its `-e` values over the container's.
-pub fn exec_process(base: &serde_json::Value, opts: &ExecOptions) -> serde_json::Value {
+pub fn exec_process(
+    base: &serde_json::Value,
+    opts: &ExecOptions,
+    host: &HostCapabilities,
+) -> serde_json::Value {
     use serde_json::{Value, json};
     let mut p = base.clone();
     p["terminal"] = json!(opts.tty);
@@ -272,15 +277,13 @@ pub fn exec_process(base: &serde_json::Value, opts: &ExecOptions) -> serde_json:
     if let Some((uid, gid)) = opts.user_ids {
         p["user"] = json!({"uid": uid, "gid": gid, "additionalGids": opts.additional_gids});
     }
+    // `exec --privileged` gives the process every capability the host can
+    // give, as Docker does, and none it cannot (the runtime would fail).
     if opts.privileged
         && let Some(caps) = p.get_mut("capabilities").and_then(Value::as_object_mut)
     {
-        for set in caps.values_mut().filter_map(Value::as_array_mut) {
-            for cap in ["CAP_SYS_ADMIN", "CAP_NET_ADMIN"] {
-                if !set.iter().any(|c| c == cap) {
-                    set.push(json!(cap));
-                }
-            }
+        for set in caps.values_mut() {
+            *set = json!(host.names());
         }
     }
     if let Some(o) = p.as_object_mut() {
@@ -399,7 +402,9 @@ mod tests {
             detach: false,
             privileged: true,
         };
-        let p = exec_process(&base, &opts);
+        // A host lacking CAP_SYS_RESOURCE (bit 24).
+        let host = HostCapabilities::from_status(40, "CapBnd:\t000001fffeffffff\n");
+        let p = exec_process(&base, &opts, &host);
         assert_eq!(p["args"], serde_json::json!(["id"]));
         assert_eq!(p["env"], serde_json::json!(["PATH=/bin", "A=2", "B=3"]));
         assert_eq!(p["cwd"], "/tmp");
@@ -408,14 +413,17 @@ mod tests {
             p["user"],
             serde_json::json!({"uid": 1000, "gid": 1001, "additionalGids": [1001, 5]})
         );
-        assert_eq!(
-            p["capabilities"]["bounding"],
-            serde_json::json!(["CAP_CHOWN", "CAP_SYS_ADMIN", "CAP_NET_ADMIN"])
-        );
+        let bounding = p["capabilities"]["bounding"].as_array().unwrap();
+        assert_eq!(bounding.len(), 40, "every capability the host holds");
+        for cap in ["CAP_CHOWN", "CAP_SYS_ADMIN", "CAP_NET_ADMIN"] {
+            assert!(bounding.iter().any(|c| c == cap), "{cap}");
+        }
+        assert!(!bounding.iter().any(|c| c == "CAP_SYS_RESOURCE"));
+        assert_eq!(p["capabilities"]["effective"], p["capabilities"]["bounding"]);
         assert_eq!(p["rlimits"], base["rlimits"], "the container's limits kept");
         assert!(p.get("consoleSize").is_none());
         // Without -u the container's user stays.
-        let plain = exec_process(&base, &ExecOptions::default());
+        let plain = exec_process(&base, &ExecOptions::default(), &host);
         assert_eq!(plain["user"], base["user"]);
         assert_eq!(plain["cwd"], "/");
     }

@@ -108,7 +108,11 @@ pub fn run(a: &ExecArgs, g: &Globals) -> Result<(), Failure> {
                 ),
             )
         })?;
-    let process = crate::container::runc::exec_process(&base["process"], &opts);
+    let process = crate::container::runc::exec_process(
+        &base["process"],
+        &opts,
+        &crate::container::bundle::host_capabilities(),
+    );
     let process_file = run_dir.join(format!("exec-{}.json", std::process::id()));
     std::fs::write(&process_file, process.to_string()).map_err(|e| {
         Failure::new(

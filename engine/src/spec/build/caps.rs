@@ -157,6 +157,12 @@ impl HostCapabilities {
             .collect()
     }
 
+    /// The names of every capability the host can give, in kernel order:
+    /// what a privileged process gets.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.held()
+    }
+
     /// Whether `name` (a known `CAP_…` name) is held.
     fn holds_name(&self, name: &str) -> bool {
         self.known()
