@@ -1147,6 +1147,12 @@ fn containers_get_only_what_the_host_holds(runtime: &str) {
         sets(&["--cap-add", "ALL", "--cap-drop", "NET_RAW"]),
         (without_net_raw, without_net_raw)
     );
+    // `exec --privileged` gives the process the host's whole set too, in a
+    // container that has only Docker's defaults.
+    b(&["run", "-d", "--name", "plain", "busybox", "sleep", "60"]);
+    let status = b(&["exec", "--privileged", "plain", "cat", "/proc/self/status"]);
+    assert_eq!(tests::capability_set(&status, "CapEff"), bounding);
+    b(&["rm", "-f", "plain"]);
     // inspect shows what was asked, not what was given.
     b(&[
         "create",
