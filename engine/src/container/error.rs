@@ -63,6 +63,9 @@ pub enum ContainerError {
     /// The image could not be used.
     #[error(transparent)]
     Image(#[from] crate::image::ImageError),
+    /// A record could not be written.
+    #[error(transparent)]
+    Write(#[from] crate::atomic::WriteError),
 }
 
 impl ContainerError {

@@ -126,7 +126,7 @@ impl Containers {
             path: path.clone(),
             source,
         })?;
-        crate::image::store::write_atomic(&path, &bytes)?;
+        crate::atomic::write(&path, &bytes)?;
         Ok(())
     }
 

@@ -116,7 +116,7 @@ impl Volumes {
             path: path.clone(),
             source,
         })?;
-        crate::image::store::write_atomic(&path, &bytes)?;
+        crate::atomic::write(&path, &bytes)?;
         Ok(())
     }
 
