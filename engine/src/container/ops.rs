@@ -86,17 +86,7 @@ impl Engine {
         if !live || self.shim_alive(&c.id) {
             return Ok(c);
         }
-        self.containers.update(&c.id, |c| {
-            c.state.status = Status::Exited;
-            c.state.running = false;
-            c.state.paused = false;
-            c.state.restarting = false;
-            c.state.pid = 0;
-            if c.state.exit_code == 0 {
-                c.state.exit_code = 255;
-            }
-            c.state.error = "the container's shim is gone (crash or reboot)".into();
-        })
+        self.containers.update(&c.id, Container::shim_gone)
     }
 
     /// Every container, states corrected.

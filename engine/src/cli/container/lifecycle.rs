@@ -257,10 +257,7 @@ pub fn pause(a: &NamesArgs, g: &Globals, io: &mut Io<'_>, on: bool) -> Result<()
             .map_err(|e| daemon(&e))?;
         engine
             .containers
-            .update(&c.id, |c| {
-                c.state.paused = on;
-                c.state.status = if on { Status::Paused } else { Status::Running };
-            })
+            .update(&c.id, |c| c.paused(on))
             .map(|_| ())
             .map_err(|e| daemon(&e))
     })
