@@ -227,7 +227,9 @@ pub fn rm(a: &RmArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
     each(&a.containers, &engine, io, |c, _| {
         engine.remove(c, a.force).map_err(|e| daemon(&e))?;
         if a.volumes {
-            crate::cli::volume::remove_anonymous(&g.root, &engine.containers, c)?;
+            crate::volume::remove_anonymous(&g.root, &engine.containers, c).map_err(|e| {
+                format!("Error response from daemon: error while removing volume: {e}")
+            })?;
         }
         Ok(())
     })
