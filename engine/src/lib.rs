@@ -13,3 +13,4 @@ pub mod format;
 pub mod image;
 pub mod spec;
 pub mod volume;
+pub mod warn;

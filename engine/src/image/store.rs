@@ -92,6 +92,7 @@ impl Store {
             .flatten()
         {
             let path = entry.path();
+            // What cannot go now is tried again at the next lock.
             let _ = fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path));
         }
         Ok(lock)

@@ -39,6 +39,7 @@ use super::rootfs::Overlay;
 use super::runc::{self, Runtime};
 use super::spawn::ATTACH_FD;
 use super::store::Containers;
+use crate::warn;
 
 /// What the shim is told on its command line.
 #[derive(Debug, Clone)]
@@ -87,7 +88,7 @@ fn exit_code_of(e: &ContainerError) -> i32 {
 
 fn serve(cfg: &ShimConfig, ready: &mut Ready, attached: Option<UnixStream>) -> Result<i32> {
     nix::sys::prctl::set_child_subreaper(true)
-        .map_err(|e| ContainerError::State(format!("becoming a subreaper: {e}")))?;
+        .map_err(ContainerError::sys("becoming a subreaper", &cfg.id))?;
     let store = Containers::open(&cfg.root, &cfg.runroot)?;
     let run_dir = store.run_dir_of(&cfg.id);
     std::fs::create_dir_all(&run_dir).map_err(ContainerError::io("create directory", &run_dir))?;
@@ -124,7 +125,7 @@ struct Shim<'a> {
 impl<'a> Shim<'a> {
     fn new(cfg: &'a ShimConfig, store: Containers, c: &Container) -> Result<Self> {
         let netd = if uses_netd_sandbox(c) {
-            Some(Netd::connect(&cfg.netd_host)?)
+            Some(Netd::connect(&cfg.netd_host, &c.id)?)
         } else {
             None
         };
@@ -180,7 +181,9 @@ impl<'a> Shim<'a> {
                 if let Some(netd) = &self.netd {
                     netd.detach(&self.cfg.id);
                 }
-                let _ = self.store.update(&self.cfg.id, Container::restarting);
+                if let Err(e) = self.store.update(&self.cfg.id, Container::restarting) {
+                    warn::container(&self.cfg.id, "recording the restart", &e);
+                }
                 std::thread::sleep(backoff);
                 backoff = (backoff * 2).min(Duration::from_secs(10));
                 continue;
@@ -199,9 +202,12 @@ impl<'a> Shim<'a> {
         let code = exit_code_of(&e);
         let message = e.to_string();
         let finished = logs::now();
-        let _ = self.store.update(&self.cfg.id, |c| {
+        let recorded = self.store.update(&self.cfg.id, |c| {
             c.start_failed(code, message.clone(), finished);
         });
+        if let Err(w) = recorded {
+            warn::container(&self.cfg.id, "recording the failed start", &w);
+        }
         let mut payload = code.to_be_bytes().to_vec();
         payload.extend_from_slice(message.as_bytes());
         self.clients.broadcast(Kind::Error, &payload);
@@ -216,14 +222,21 @@ impl<'a> Shim<'a> {
             &self.store.dir_of(&c.id),
             c.lower_dirs.iter().map(PathBuf::from).collect(),
         );
-        let _ = overlay.unmount();
+        if let Err(e) = overlay.unmount() {
+            warn::container(&c.id, "unmounting the root", &e);
+        }
         if let Some(netd) = &self.netd {
             netd.detach(&c.id);
         }
         if c.host_config.auto_remove {
-            let _ = self.remove(c);
+            if let Err(e) = self.remove(c) {
+                warn::container(&c.id, "removing the container", &e);
+            }
         } else {
-            let _ = std::fs::remove_file(self.store.run_dir_of(&self.cfg.id).join("shim.pid"));
+            let pid_file = self.store.run_dir_of(&self.cfg.id).join("shim.pid");
+            if let Err(e) = remove_file(&pid_file) {
+                warn::container(&c.id, "removing the shim's pid file", &e);
+            }
         }
     }
 
@@ -234,8 +247,15 @@ impl<'a> Shim<'a> {
         let dir = self.store.dir_of(&c.id);
         let overlay =
             Overlay::for_container(&dir, c.lower_dirs.iter().map(PathBuf::from).collect());
-        let _ = overlay.unmount();
-        let _ = std::fs::remove_dir_all(&dir);
+        if let Err(e) = overlay.unmount() {
+            warn::container(&c.id, "unmounting the root", &e);
+        }
+        match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                warn::container(&c.id, "removing", &ContainerError::io("remove", &dir)(e));
+            }
+            _ => {}
+        }
     }
 
     /// Removes an `--rm` container whose root is unmounted and whose
@@ -244,14 +264,23 @@ impl<'a> Shim<'a> {
     fn remove(&self, c: &Container) -> Result<()> {
         self.store.remove(c)?;
         if c.host_config.mounts.iter().any(|m| m.kind == "volume")
-            && let (Ok(users), Ok(volumes)) = (
-                crate::volume::ContainerUse::scan(&self.store),
-                crate::volume::Volumes::open(&self.cfg.root),
-            )
+            && let Err(e) = crate::volume::remove_anonymous(&self.cfg.root, &self.store, c)
         {
-            let _ = volumes.remove_anonymous(c, &users);
+            // The container is gone all the same; its volumes stay, as
+            // named ones would.
+            warn::container(&c.id, "removing its anonymous volumes", &e);
         }
         Ok(())
+    }
+}
+
+/// Removes file `path`; one already gone is fine.
+fn remove_file(path: &std::path::Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(ContainerError::io("remove", path)(e))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -63,6 +63,7 @@ impl Ready {
             return true;
         };
         let mut line = String::new();
+        // A pipe that cannot be read says no `go`.
         let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(pipe), &mut line);
         line.trim() == "go"
     }
@@ -70,6 +71,7 @@ impl Ready {
     /// Says `message` (the first time only).
     pub(super) fn say(&mut self, message: &str) {
         if let Some(mut f) = self.pipe.take() {
+            // The starting command is gone: nobody is left to tell.
             let _ = writeln!(f, "{message}");
         }
     }

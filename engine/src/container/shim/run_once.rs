@@ -19,6 +19,7 @@ use crate::container::network::Attached;
 use crate::container::record::Container;
 use crate::container::rootfs::Overlay;
 use crate::container::runtime_binary;
+use crate::warn;
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +101,10 @@ impl Run<'_> {
             .map_err(ContainerError::io("read", &setup.pid_file))?
             .trim()
             .parse()
-            .map_err(|_| ContainerError::State("the runtime wrote no init pid".into()))?;
+            .map_err(|source| ContainerError::NoInitPid {
+                path: setup.pid_file.clone(),
+                source,
+            })?;
         // The record says "running" (and then the starting command learns
         // it runs) while the shim already waits: a short process may well
         // end first, its exit recorded after.
@@ -144,10 +148,14 @@ impl Run<'_> {
             &bundle,
         )?;
         let pid_file = self.run_dir.join("init.pid");
-        let _ = std::fs::remove_file(&pid_file);
+        if let Err(e) = super::remove_file(&pid_file) {
+            warn::container(&c.id, "removing the last run's pid file", &e);
+        }
         // Left by a run the shim did not see end (a crash): clear it first.
-        if self.shim.runtime.state_dir.join(&c.id).exists() {
-            let _ = self.shim.runtime.delete(&c.id);
+        if self.shim.runtime.state_dir.join(&c.id).exists()
+            && let Err(e) = self.shim.runtime.delete(&c.id)
+        {
+            warn::container(&c.id, "deleting what the runtime kept of a run", &e);
         }
         Ok(Setup {
             overlay,
@@ -198,8 +206,11 @@ impl Run<'_> {
         } else {
             self.launch_with_pipes(setup, binary, log, || meanwhile(ready))?
         };
-        let side =
-            side.ok_or_else(|| ContainerError::State("the runtime was not started".into()))?;
+        // `launch` calls `meanwhile` whenever it returns Ok.
+        let side = side.ok_or_else(|| ContainerError::ThreadDied {
+            what: "starting the runtime",
+            id: self.c.id.clone(),
+        })?;
         Ok((side, pumps))
     }
 
@@ -213,10 +224,13 @@ impl Run<'_> {
         meanwhile: impl FnOnce(),
     ) -> Result<Vec<JoinHandle<()>>> {
         let console_sock = self.run_dir.join("console.sock");
-        let _ = std::fs::remove_file(&console_sock);
+        if let Err(e) = super::remove_file(&console_sock) {
+            warn::container(&self.c.id, "removing the last run's console socket", &e);
+        }
         let listener = UnixListener::bind(&console_sock)
             .map_err(ContainerError::io("listen on", &console_sock))?;
-        let receiver = std::thread::spawn(move || receive_console(&listener));
+        let id = self.c.id.clone();
+        let receiver = std::thread::spawn(move || receive_console(&listener, &id));
         let created = self.shim.runtime.launch(
             binary,
             &self.c.id,
@@ -227,12 +241,14 @@ impl Run<'_> {
             meanwhile,
         );
         if created.is_err() {
-            // Wake the receiver, which waits for a runtime that is gone.
+            // Wake the receiver, which waits for a runtime that is gone;
+            // one that got a terminal meanwhile is awake already.
             let _ = UnixStream::connect(&console_sock);
         }
-        let console = receiver
-            .join()
-            .map_err(|_| ContainerError::State("the terminal receiver failed".into()))?;
+        let console = receiver.join().map_err(|_| ContainerError::ThreadDied {
+            what: "the terminal receiver",
+            id: self.c.id.clone(),
+        })?;
         created?;
         let console = console?;
         let reader = console
@@ -292,6 +308,7 @@ impl Run<'_> {
                 }
             },
         );
+        // A pump that is not there (the runtime failed first) needs no word.
         let _ = open_out.send(launched.is_ok());
         let _ = open_err.send(launched.is_ok());
         launched?;
@@ -313,16 +330,32 @@ impl Run<'_> {
     ) -> Result<Outcome> {
         let c = self.c;
         side.clean();
-        let unmounted = overlay.unmount().is_ok();
+        let unmounted = overlay.unmount();
+        if let Err(e) = &unmounted {
+            warn::container(&c.id, "unmounting the root", e);
+        }
         for p in pumps {
-            let _ = p.join();
+            if p.join().is_err() {
+                let e = ContainerError::ThreadDied {
+                    what: "an output pump",
+                    id: c.id.clone(),
+                };
+                warn::container(&c.id, "copying the output", &e);
+            }
         }
         let recorded = side.recorded();
-        let last = recorded.is_ok() && c.host_config.auto_remove && unmounted;
+        let last = recorded.is_ok() && c.host_config.auto_remove && unmounted.is_ok();
         if last && let Some(netd) = &self.shim.netd {
             netd.detach(&c.id);
         }
-        let removed = last && self.shim.remove(c).is_ok();
+        let removed = last
+            && match self.shim.remove(c) {
+                Ok(()) => true,
+                Err(e) => {
+                    warn::container(&c.id, "removing the container", &e);
+                    false
+                }
+            };
         side.finish();
         recorded?;
         *streams::lock(&self.shim.stdin) = Input::default();

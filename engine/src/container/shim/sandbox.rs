@@ -10,6 +10,7 @@ use crate::container::network::{self, Attached};
 use crate::container::record::{Container, NetworkSettings, Status};
 use crate::container::store::Containers;
 use crate::spec::build::NetworkNamespace;
+use crate::warn;
 
 /// Whether the container's network is a netd sandbox of its own (not
 /// another container's, and not a private one, see [`network::is_private`]).
@@ -24,15 +25,14 @@ pub(super) struct Netd {
 }
 
 impl Netd {
-    /// A client of the netd at `host`.
-    pub(super) fn connect(host: &str) -> Result<Self> {
+    /// A client of the netd at `host`, for container `id`.
+    pub(super) fn connect(host: &str, id: &str) -> Result<Self> {
         Ok(Self {
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .map_err(|e| ContainerError::State(format!("starting a runtime: {e}")))?,
-            client: netd::client::Client::new(host)
-                .map_err(|e| ContainerError::Netd(e.to_string()))?,
+                .map_err(ContainerError::os("starting a runtime", id))?,
+            client: netd::client::Client::new(host).map_err(ContainerError::netd(id))?,
         })
     }
 
@@ -41,9 +41,12 @@ impl Netd {
         self.rt.block_on(network::attach(&self.client, c))
     }
 
-    /// Removes the sandbox; a failure leaves it to netd's own clean-up.
+    /// Removes the sandbox; a failure (logged) leaves it to netd's own
+    /// clean-up.
     pub(super) fn detach(&self, id: &str) {
-        let _ = self.rt.block_on(network::detach(&self.client, id));
+        if let Err(e) = self.rt.block_on(network::detach(&self.client, id)) {
+            warn::container(id, "removing the sandbox", &e);
+        }
     }
 }
 
@@ -67,10 +70,7 @@ pub(super) fn network_of(
 /// The sandbox of container `o`, which must run, for another to join.
 fn join(o: &Container) -> Result<Attached> {
     if o.state.status != Status::Running {
-        return Err(ContainerError::State(format!(
-            "cannot join network of a non running container: {}",
-            o.id
-        )));
+        return Err(ContainerError::JoinNotRunning { id: o.id.clone() });
     }
     Ok(Attached {
         netns: NetworkNamespace::Join(PathBuf::from(&o.network_settings.sandbox_key)),

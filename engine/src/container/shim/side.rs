@@ -14,6 +14,7 @@ use crate::container::error::{ContainerError, Result};
 use crate::container::record::Container;
 use crate::container::runc::Runtime;
 use crate::container::store::Containers;
+use crate::warn;
 
 /// What the side thread is told when the process started.
 type Started = (Container, Option<OwnedFd>, Ready);
@@ -24,6 +25,7 @@ pub(super) struct SideWork {
     recorded: Receiver<Result<()>>,
     clean: Sender<()>,
     thread: JoinHandle<()>,
+    id: String,
 }
 
 impl SideWork {
@@ -32,8 +34,9 @@ impl SideWork {
         let (start, started) = std::sync::mpsc::channel::<Started>();
         let (done, recorded) = std::sync::mpsc::channel();
         let (clean, cleaning) = std::sync::mpsc::channel();
-        let (store, runtime, id) = (store.clone(), runtime.clone(), id.to_owned());
+        let (store, runtime, thread_id) = (store.clone(), runtime.clone(), id.to_owned());
         let thread = std::thread::spawn(move || {
+            let id = thread_id;
             // Nothing comes when the runtime failed: the shim tells that.
             let Ok((record, process, mut ready)) = started.recv() else {
                 return;
@@ -51,9 +54,13 @@ impl SideWork {
                 Ok(()) => ready.ok(),
                 Err(e) => ready.say(&format!("125 {e}")),
             }
+            // The shim stops listening only when it gave up on the run.
             let _ = done.send(result);
-            if cleaning.recv().is_ok() {
-                let _ = runtime.remove_stopped(&id, Path::new("/sys/fs/cgroup"), &cgroup_path(&id));
+            if cleaning.recv().is_ok()
+                && let Err(e) =
+                    runtime.remove_stopped(&id, Path::new("/sys/fs/cgroup"), &cgroup_path(&id))
+            {
+                warn::container(&id, "removing the runtime's cgroups and state", &e);
             }
         });
         Self {
@@ -61,6 +68,7 @@ impl SideWork {
             recorded,
             clean,
             thread,
+            id: id.to_owned(),
         }
     }
 
@@ -68,25 +76,37 @@ impl SideWork {
     /// of the process; `ready` tells the starting command once that is
     /// done.
     pub(super) fn started(&self, record: Container, process: Option<OwnedFd>, ready: Ready) {
+        // The thread ends before it is told only when it panicked, which
+        // `recorded` reports.
         let _ = self.start.send((record, process, ready));
     }
 
     /// Whether the start was recorded (waits for it).
     pub(super) fn recorded(&self) -> Result<()> {
-        self.recorded
-            .recv()
-            .unwrap_or_else(|_| Err(ContainerError::State("recording the start failed".into())))
+        self.recorded.recv().unwrap_or_else(|_| {
+            Err(ContainerError::ThreadDied {
+                what: "recording the start",
+                id: self.id.clone(),
+            })
+        })
     }
 
     /// The process was reaped: the runtime's leftovers go.
     pub(super) fn clean(&self) {
+        // See `started`.
         let _ = self.clean.send(());
     }
 
     /// Waits for the clean-up.
     pub(super) fn finish(self) {
         drop(self.clean);
-        let _ = self.thread.join();
+        if self.thread.join().is_err() {
+            let e = ContainerError::ThreadDied {
+                what: "the side thread",
+                id: self.id.clone(),
+            };
+            warn::container(&self.id, "cleaning up after the run", &e);
+        }
     }
 }
 

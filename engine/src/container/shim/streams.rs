@@ -80,8 +80,11 @@ pub(super) fn accept_clients(
 ) -> Receiver<Result<()>> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        // A socket left by the last run; one that stays makes `bind` fail,
+        // which is reported.
         let _ = std::fs::remove_file(&sock);
         let listener = match UnixListener::bind(&sock) {
+            // The receiver is gone once the shim stopped waiting for this.
             Ok(l) => {
                 let _ = tx.send(Ok(()));
                 l
@@ -143,13 +146,14 @@ fn resize(console: &std::fs::File, rows: u16, cols: u16) {
 
 /// Receives the terminal the runtime made for the container (the master
 /// side, passed over `listener` with SCM_RIGHTS).
-pub(super) fn receive_console(listener: &UnixListener) -> Result<std::fs::File> {
+pub(super) fn receive_console(listener: &UnixListener, id: &str) -> Result<std::fs::File> {
     use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
     use std::io::IoSliceMut;
     use std::os::fd::AsRawFd;
+    const RECEIVING: &str = "receiving the container's terminal";
     let (conn, _) = listener
         .accept()
-        .map_err(|e| ContainerError::State(format!("receiving the container's terminal: {e}")))?;
+        .map_err(ContainerError::os(RECEIVING, id))?;
     let mut buf = [0u8; 4096];
     let mut iov = [IoSliceMut::new(&mut buf)];
     let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
@@ -159,11 +163,8 @@ pub(super) fn receive_console(listener: &UnixListener) -> Result<std::fs::File> 
         Some(&mut space),
         MsgFlags::empty(),
     )
-    .map_err(|e| ContainerError::State(format!("receiving the container's terminal: {e}")))?;
-    for cmsg in msg
-        .cmsgs()
-        .map_err(|e| ContainerError::State(format!("receiving the container's terminal: {e}")))?
-    {
+    .map_err(ContainerError::sys(RECEIVING, id))?;
+    for cmsg in msg.cmsgs().map_err(ContainerError::sys(RECEIVING, id))? {
         if let ControlMessageOwned::ScmRights(fds) = cmsg
             && let Some(fd) = fds.first()
         {
@@ -171,7 +172,7 @@ pub(super) fn receive_console(listener: &UnixListener) -> Result<std::fs::File> 
             return Ok(std::fs::File::from(unsafe { OwnedFd::from_raw_fd(*fd) }));
         }
     }
-    Err(ContainerError::State("the runtime sent no terminal".into()))
+    Err(ContainerError::NoTerminal { id: id.to_owned() })
 }
 
 /// The json-file log of one run, shared by its pumps.
@@ -207,6 +208,8 @@ pub(super) fn pump(
             };
             clients.broadcast(kind, &buf[..n]);
             let mut f = log.lock().unwrap_or_else(PoisonError::into_inner);
+            // A log that cannot be written (a full disk) must not stop the
+            // output to attached commands.
             for piece in lines.push(&buf[..n]) {
                 let _ = logs::write_entry(&mut *f, stream, &piece);
             }
