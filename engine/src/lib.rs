@@ -7,9 +7,11 @@
 
 #![warn(missing_docs)]
 
+pub mod atomic;
 pub mod cli;
 pub mod container;
 pub mod format;
 pub mod image;
 pub mod spec;
 pub mod volume;
+pub mod warn;

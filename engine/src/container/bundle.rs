@@ -110,11 +110,7 @@ pub fn write(
         let init = INIT_BINARIES
             .iter()
             .find(|p| Path::new(p).exists())
-            .ok_or_else(|| {
-                ContainerError::State(
-                    "--init needs a static tini (Debian's tini package): none found".into(),
-                )
-            })?;
+            .ok_or(ContainerError::NoInit)?;
         args.splice(0..0, [INIT_PATH.to_owned(), "--".to_owned()]);
         mounts.push(MountInput {
             kind: MountKind::Bind,
@@ -162,7 +158,10 @@ pub fn write(
         },
         host: host_facts(),
     };
-    let built = build_spec(&input).map_err(|e| ContainerError::State(e.to_string()))?;
+    let built = build_spec(&input).map_err(|source| ContainerError::Spec {
+        id: c.id.clone(),
+        source,
+    })?;
     let path = bundle.join("config.json");
     let bytes = serde_json::to_vec(&built.spec).map_err(|source| ContainerError::Record {
         path: path.clone(),

@@ -256,6 +256,8 @@ pub struct ContainerRoot {
     /// directories.
     volumes: Vec<(String, OwnedFd)>,
     mounted: Option<Overlay>,
+    /// The container.
+    id: String,
 }
 
 impl ContainerRoot {
@@ -269,6 +271,7 @@ impl ContainerRoot {
                     main,
                     volumes: Vec::new(),
                     mounted: None,
+                    id: c.id.clone(),
                 });
             }
         }
@@ -284,8 +287,10 @@ impl ContainerRoot {
         let main = match main {
             Ok(fd) => fd,
             Err(e) => {
-                if let Some(o) = &mounted {
-                    let _ = o.unmount();
+                if let Some(o) = &mounted
+                    && let Err(undo) = o.unmount()
+                {
+                    crate::warn::container(&c.id, "unmounting the root", &undo);
                 }
                 return Err(e);
             }
@@ -305,6 +310,7 @@ impl ContainerRoot {
             main,
             volumes,
             mounted,
+            id: c.id.clone(),
         })
     }
 
@@ -329,8 +335,10 @@ impl ContainerRoot {
 
 impl Drop for ContainerRoot {
     fn drop(&mut self) {
-        if let Some(o) = &self.mounted {
-            let _ = o.unmount();
+        if let Some(o) = &self.mounted
+            && let Err(e) = o.unmount()
+        {
+            crate::warn::container(&self.id, "unmounting the root", &e);
         }
     }
 }

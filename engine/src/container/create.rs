@@ -110,9 +110,7 @@ pub fn plan(
         ic.cmd.clone().unwrap_or_default()
     };
     if entrypoint.is_empty() && cmd.is_empty() {
-        return Err(ContainerError::State(
-            "Error response from daemon: no command specified".into(),
-        ));
+        return Err(ContainerError::NoCommand);
     }
     let mut env = ic.env.clone().unwrap_or_default();
     for e in &opts.env {
@@ -121,7 +119,7 @@ pub fn plan(
         env.push(e.clone());
     }
     let (exposed_from_p, mappings) =
-        parse_port_specs(&opts.publish).map_err(|e| ContainerError::State(e.0))?;
+        parse_port_specs(&opts.publish).map_err(ContainerError::Ports)?;
     let mut exposed = ic.exposed_ports.clone().map_or_else(BTreeMap::new, |m| {
         m.keys()
             .map(|k| (k.clone(), Value::Object(Default::default())))
@@ -129,9 +127,7 @@ pub fn plan(
     });
     let mut extra = netd_api::portspec::ExposedPorts::default();
     for e in &opts.expose {
-        extra
-            .add_expose(e)
-            .map_err(|e| ContainerError::State(e.0))?;
+        extra.add_expose(e).map_err(ContainerError::Ports)?;
     }
     for p in exposed_from_p.0.iter().chain(extra.0.iter()) {
         exposed.insert(p.to_string(), Value::Object(Default::default()));
@@ -217,17 +213,13 @@ fn network_requests(opts: &CreateOptions, mode: &str) -> Result<Vec<NetworkReque
     let special = mode == "host" || mode == "none" || mode.starts_with("container:");
     if special {
         if opts.networks.len() > 1 {
-            return Err(ContainerError::State(
-                "Error response from daemon: conflicting options: cannot attach both user-defined and non-user-defined network-modes".into(),
-            ));
+            return Err(ContainerError::ConflictingNetworkModes);
         }
         if !opts.publish.is_empty() && mode != "none" {
             // Docker ignores -p with host networking (with a warning) and
             // refuses it with container: mode.
             if mode.starts_with("container:") {
-                return Err(ContainerError::State(
-                    "Error response from daemon: conflicting options: port publishing and the container type network mode".into(),
-                ));
+                return Err(ContainerError::PublishWithContainerNetwork);
             }
         }
         return Ok(Vec::new());

@@ -31,16 +31,6 @@ pub struct Attached {
     pub settings: NetworkSettings,
 }
 
-/// netd's own words (a refusal's message, or why it could not be reached):
-/// the command line that reports it adds Docker's "Error response from
-/// daemon" itself, and a container's `State.Error` has none, as Docker's.
-fn netd_err(e: &ClientError) -> ContainerError {
-    match e {
-        ClientError::Api { message, .. } => ContainerError::Netd(message.clone()),
-        other => ContainerError::Netd(other.to_string()),
-    }
-}
-
 /// The network a `NetworkMode` names: `default` is the `bridge` network.
 pub fn mode_network(mode: &str) -> &str {
     match mode {
@@ -73,7 +63,10 @@ pub fn private(c: &Container, dir: &Path) -> Result<Attached> {
         &c.host_config.dns_search,
         &c.host_config.dns_options,
     )
-    .map_err(ContainerError::State)?;
+    .map_err(|reason| ContainerError::SandboxFiles {
+        id: c.id.clone(),
+        reason,
+    })?;
     let hosts = dir.join("hosts");
     let resolv_conf = dir.join("resolv.conf");
     std::fs::write(&hosts, files.hosts).map_err(ContainerError::io("write", &hosts))?;
@@ -116,7 +109,7 @@ pub async fn attach(client: &Client, c: &Container) -> Result<Attached> {
     client
         .sandbox_create(&req)
         .await
-        .map_err(|e| netd_err(&e))?;
+        .map_err(ContainerError::netd(&c.id))?;
     let connected = async {
         if !host_mode && mode != "none" {
             for n in &c.network_requests {
@@ -139,15 +132,21 @@ pub async fn attach(client: &Client, c: &Container) -> Result<Attached> {
                 client
                     .network_connect(&n.name, &req)
                     .await
-                    .map_err(|e| netd_err(&e))?;
+                    .map_err(ContainerError::netd(&c.id))?;
             }
         }
-        client.sandbox(&c.id).await.map_err(|e| netd_err(&e))
+        client
+            .sandbox(&c.id)
+            .await
+            .map_err(ContainerError::netd(&c.id))
     };
     let sb = match connected.await {
         Ok(sb) => sb,
         Err(e) => {
-            let _ = client.sandbox_remove(&c.id).await;
+            // All or nothing: the sandbox goes; the error is the connect's.
+            if let Err(undo) = client.sandbox_remove(&c.id).await {
+                crate::warn::container(&c.id, "removing the sandbox", &undo);
+            }
             return Err(e);
         }
     };
@@ -175,7 +174,7 @@ pub async fn detach(client: &Client, id: &str) -> Result<()> {
     match client.sandbox_remove(id).await {
         Ok(()) => Ok(()),
         Err(ClientError::Api { status: 404, .. }) => Ok(()),
-        Err(e) => Err(netd_err(&e)),
+        Err(e) => Err(ContainerError::netd(id)(e)),
     }
 }
 

@@ -14,6 +14,7 @@ use super::runc::Runtime;
 use super::shim::ShimConfig;
 use super::spawn::{self, ShimFds};
 use super::store::Containers;
+use crate::warn;
 
 /// Everything the commands need: the stores, the runtime, netd's socket.
 #[derive(Debug, Clone)]
@@ -86,17 +87,7 @@ impl Engine {
         if !live || self.shim_alive(&c.id) {
             return Ok(c);
         }
-        self.containers.update(&c.id, |c| {
-            c.state.status = Status::Exited;
-            c.state.running = false;
-            c.state.paused = false;
-            c.state.restarting = false;
-            c.state.pid = 0;
-            if c.state.exit_code == 0 {
-                c.state.exit_code = 255;
-            }
-            c.state.error = "the container's shim is gone (crash or reboot)".into();
-        })
+        self.containers.update(&c.id, Container::shim_gone)
     }
 
     /// Every container, states corrected.
@@ -144,7 +135,7 @@ impl Engine {
         let run_dir = self.containers.run_dir_of(&c.id);
         std::fs::create_dir_all(&run_dir)
             .map_err(|e| StartError::engine(ContainerError::io("create directory", &run_dir)(e)))?;
-        let _ = std::fs::remove_file(run_dir.join("stopped"));
+        self.mark_stopped(&c.id, false);
         let (ready_r, ready_w) = std::io::pipe()
             .map_err(|e| StartError::engine(ContainerError::io("pipe", &run_dir)(e)))?;
         // The attached command's connection exists before the shim does:
@@ -175,6 +166,7 @@ impl Engine {
         };
         let pid = spawn::spawn(&cfg, &exe, &fds).map_err(StartError::engine)?;
         Ok(Shim {
+            id: c.id.clone(),
             pid,
             ready: ready_r,
             stream: pair.map(|(cli_end, _)| cli_end),
@@ -190,8 +182,9 @@ impl Engine {
         ) {
             return Ok(());
         }
-        let run_dir = self.containers.run_dir_of(&c.id);
-        let _ = std::fs::write(run_dir.join("stopped"), "");
+        self.mark_stopped(&c.id, true);
+        // The runtime's refusals below are those of a container that
+        // exited meanwhile: the wait sees it.
         if c.state.status == Status::Paused {
             let _ = self.runtime_of(c).pause(&c.id, false);
         }
@@ -236,11 +229,10 @@ impl Engine {
     /// `kill`: a signal to a running container.
     pub fn kill(&self, c: &Container, signal: &str) -> Result<()> {
         if !matches!(c.state.status, Status::Running | Status::Paused) {
-            return Err(ContainerError::State(format!(
-                "Error response from daemon: Cannot kill container: {}: Container {} is not running",
-                c.short_name(),
-                c.id
-            )));
+            return Err(ContainerError::NotRunning {
+                name: c.short_name().to_owned(),
+                id: c.id.clone(),
+            });
         }
         self.runtime_of(c)
             .kill(&c.id, signal.trim_start_matches("SIG"))
@@ -253,12 +245,13 @@ impl Engine {
             Status::Running | Status::Paused | Status::Restarting
         ) {
             if !force {
-                return Err(ContainerError::State(format!(
-                    "Error response from daemon: cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
-                    c.short_name()
-                )));
+                return Err(ContainerError::RemoveRunning {
+                    name: c.short_name().to_owned(),
+                    id: c.id.clone(),
+                });
             }
-            let _ = std::fs::write(self.containers.run_dir_of(&c.id).join("stopped"), "");
+            self.mark_stopped(&c.id, true);
+            // Refused only when it exited meanwhile.
             let _ = self.runtime_of(c).kill(&c.id, "KILL");
             self.wait_exit(&c.id, Duration::from_secs(30));
         }
@@ -273,6 +266,7 @@ impl Engine {
             Err(ContainerError::NotFound(_)) => return Ok(()),
             Err(e) => return Err(e),
         };
+        // Refused when the shim deleted it already, as it does.
         let _ = self.runtime_of(&c).delete(&c.id);
         let overlay = Overlay::for_container(
             &self.containers.dir_of(&c.id),
@@ -284,10 +278,34 @@ impl Engine {
             && let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
+            && let Err(e) = rt.block_on(super::network::detach(&client, &c.id))
         {
-            let _ = rt.block_on(super::network::detach(&client, &c.id));
+            warn::container(&c.id, "removing the sandbox", &e);
         }
         self.containers.remove(&c)
+    }
+
+    /// Marks container `id` stopped by a command (`on`), so that its shim
+    /// does not restart it, or no longer (a start). A mark that cannot be
+    /// changed is warned about: the restart policy then acts on it.
+    fn mark_stopped(&self, id: &str, on: bool) {
+        let path = self.containers.run_dir_of(id).join("stopped");
+        let changed = if on {
+            std::fs::write(&path, "")
+        } else {
+            std::fs::remove_file(&path)
+        };
+        match changed {
+            Err(e) if on || e.kind() != std::io::ErrorKind::NotFound => {
+                let op = if on { "write" } else { "remove" };
+                warn::container(
+                    id,
+                    "marking the container stopped",
+                    &ContainerError::io(op, &path)(e),
+                );
+            }
+            _ => {}
+        }
     }
 
     /// `wait`: blocks until the container exits; its exit code.
@@ -311,6 +329,7 @@ impl Engine {
 /// A shim just started, whose readiness the starting command awaits.
 #[derive(Debug)]
 struct Shim {
+    id: String,
     pid: i32,
     ready: std::io::PipeReader,
     stream: Option<UnixStream>,
@@ -371,8 +390,12 @@ impl Starting {
     /// prepared and leaves; so does its run directory.
     pub fn call_off(self) {
         drop(self.go);
+        // Reaped here; it cannot fail for a child of ours.
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(self.shim.pid), None);
-        let _ = std::fs::remove_dir_all(&self.shim.run_dir);
+        if let Err(e) = std::fs::remove_dir_all(&self.shim.run_dir) {
+            let e = ContainerError::io("remove", &self.shim.run_dir)(e);
+            warn::container(&self.shim.id, "removing the run directory", &e);
+        }
     }
 }
 

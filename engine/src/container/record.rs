@@ -74,6 +74,17 @@ pub struct State {
     pub finished_at: String,
 }
 
+impl State {
+    /// Exited: not running, paused or restarting, and no pid.
+    fn stop(&mut self) {
+        self.status = Status::Exited;
+        self.running = false;
+        self.paused = false;
+        self.restarting = false;
+        self.pid = 0;
+    }
+}
+
 /// Docker's zero time.
 pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
@@ -308,6 +319,88 @@ impl Container {
     }
 }
 
+/// The state changes of a container's life, each in one place: the shim
+/// records starts, exits and restarts, the commands pauses and shims
+/// that died.
+impl Container {
+    /// Its init process `pid` runs since `started_at`: what a previous run
+    /// left (exit code, error, OOM kill, finish time) is cleared.
+    pub fn running(&mut self, pid: i32, started_at: String) {
+        let s = &mut self.state;
+        s.status = Status::Running;
+        s.running = true;
+        s.restarting = false;
+        s.paused = false;
+        s.pid = pid;
+        s.exit_code = 0;
+        s.error.clear();
+        s.oom_killed = false;
+        s.started_at = started_at;
+        s.finished_at = ZERO_TIME.into();
+    }
+
+    /// Its process ended with `code` at `finished_at` (killed by the OOM
+    /// killer when `oom_killed`): no pid any more, and the network of the
+    /// run, which went with it, is no longer reported.
+    pub fn exited(&mut self, code: i32, oom_killed: bool, finished_at: String) {
+        let s = &mut self.state;
+        s.stop();
+        s.exit_code = code;
+        s.oom_killed = oom_killed;
+        s.finished_at = finished_at;
+        let n = &mut self.network_settings;
+        n.networks.clear();
+        n.ports.clear();
+        n.sandbox_key.clear();
+    }
+
+    /// It could not be started: exited with `code` at `finished_at`, with
+    /// `error` saying why (Docker's `State.Error`).
+    pub fn start_failed(&mut self, code: i32, error: String, finished_at: String) {
+        let s = &mut self.state;
+        s.stop();
+        s.exit_code = code;
+        s.error = error;
+        s.finished_at = finished_at;
+    }
+
+    /// Its restart policy runs it again: one more restart, and the status
+    /// says so until the next run is recorded.
+    pub fn restarting(&mut self) {
+        self.restart_count += 1;
+        self.state.status = Status::Restarting;
+        self.state.restarting = true;
+    }
+
+    /// Paused (`on`) or running again.
+    pub fn paused(&mut self, on: bool) {
+        self.state.paused = on;
+        self.state.status = if on { Status::Paused } else { Status::Running };
+    }
+
+    /// Its shim died (a crash, a reboot) while it was live: it is
+    /// reported exited, with 255 unless an exit code is known.
+    pub fn shim_gone(&mut self) {
+        let s = &mut self.state;
+        s.stop();
+        if s.exit_code == 0 {
+            s.exit_code = 255;
+        }
+        s.error = "the container's shim is gone (crash or reboot)".into();
+    }
+
+    /// Takes what a start changes (its state, network settings and the
+    /// files the runtime mounts) from `started`, the record the shim made
+    /// as the process started, into this record as stored now.
+    pub fn take_start(&mut self, started: &Self) {
+        self.state = started.state.clone();
+        self.network_settings = started.network_settings.clone();
+        self.resolv_conf_path = started.resolv_conf_path.clone();
+        self.hosts_path = started.hosts_path.clone();
+        self.hostname_path = started.hostname_path.clone();
+    }
+}
+
 /// Whether `name` is one Docker accepts: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
 pub fn valid_name(name: &str) -> bool {
     let mut bytes = name.bytes();
@@ -319,6 +412,174 @@ pub fn valid_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A container that ran once and failed: every field a state change
+    /// may touch holds something.
+    fn ran_before() -> Container {
+        let mut c = Container {
+            state: State {
+                status: Status::Exited,
+                running: false,
+                paused: false,
+                restarting: false,
+                oom_killed: true,
+                dead: false,
+                pid: 0,
+                exit_code: 137,
+                error: "an old error".into(),
+                started_at: "2024-01-01T00:00:00Z".into(),
+                finished_at: "2024-01-01T00:00:05Z".into(),
+            },
+            ..Container::default()
+        };
+        c.network_settings.sandbox_id = "sb".into();
+        c.network_settings.sandbox_key = "/run/netd/netns/sb".into();
+        c.network_settings
+            .networks
+            .insert("web".into(), EndpointSettings::default());
+        c
+    }
+
+    #[test]
+    fn running_clears_what_the_previous_run_left() {
+        let mut c = ran_before();
+        c.state.restarting = true;
+        c.running(42, "2024-02-01T00:00:00Z".into());
+        assert_eq!(
+            c.state,
+            State {
+                status: Status::Running,
+                running: true,
+                pid: 42,
+                started_at: "2024-02-01T00:00:00Z".into(),
+                finished_at: ZERO_TIME.into(),
+                ..State::default()
+            }
+        );
+    }
+
+    #[test]
+    fn exited_clears_pid_and_records_finish_time() {
+        let mut c = ran_before();
+        c.running(42, "2024-02-01T00:00:00Z".into());
+        c.state.paused = true;
+        c.exited(3, true, "2024-02-01T00:01:00Z".into());
+        assert_eq!(
+            c.state,
+            State {
+                status: Status::Exited,
+                oom_killed: true,
+                exit_code: 3,
+                started_at: "2024-02-01T00:00:00Z".into(),
+                finished_at: "2024-02-01T00:01:00Z".into(),
+                ..State::default()
+            }
+        );
+        // The run's network went with it; the sandbox's id stays, as
+        // Docker's.
+        assert!(c.network_settings.networks.is_empty());
+        assert!(c.network_settings.sandbox_key.is_empty());
+        assert_eq!(c.network_settings.sandbox_id, "sb");
+    }
+
+    #[test]
+    fn start_failed_records_the_code_and_why_and_keeps_the_network() {
+        let mut c = ran_before();
+        c.state.restarting = true;
+        c.state.paused = true;
+        c.start_failed(127, "exec: not found".into(), "2024-03-01T00:00:00Z".into());
+        assert_eq!(c.state.status, Status::Exited);
+        assert!(!c.state.running && !c.state.restarting && !c.state.paused);
+        assert_eq!(c.state.pid, 0);
+        assert_eq!(c.state.exit_code, 127);
+        assert_eq!(c.state.error, "exec: not found");
+        assert_eq!(c.state.finished_at, "2024-03-01T00:00:00Z");
+        // Untouched: the last start, and what the last run reported.
+        assert_eq!(c.state.started_at, "2024-01-01T00:00:00Z");
+        assert!(c.state.oom_killed);
+        assert_eq!(c.network_settings.networks.len(), 1);
+    }
+
+    #[test]
+    fn restarting_counts_the_restart_and_keeps_the_rest() {
+        let mut c = ran_before();
+        c.running(42, "2024-02-01T00:00:00Z".into());
+        let before = c.state.clone();
+        c.restarting();
+        c.restarting();
+        assert_eq!(c.restart_count, 2);
+        assert_eq!(
+            c.state,
+            State {
+                status: Status::Restarting,
+                restarting: true,
+                ..before
+            }
+        );
+    }
+
+    #[test]
+    fn paused_and_unpaused_switch_status_and_flag() {
+        let mut c = ran_before();
+        c.running(42, "2024-02-01T00:00:00Z".into());
+        c.paused(true);
+        assert_eq!((c.state.status, c.state.paused), (Status::Paused, true));
+        c.paused(false);
+        assert_eq!((c.state.status, c.state.paused), (Status::Running, false));
+        assert_eq!(c.state.pid, 42);
+    }
+
+    #[test]
+    fn shim_gone_reports_an_exit_with_255_unless_a_code_is_known() {
+        let mut c = ran_before();
+        c.running(42, "2024-02-01T00:00:00Z".into());
+        c.state.paused = true;
+        c.shim_gone();
+        assert_eq!(c.state.status, Status::Exited);
+        assert!(!c.state.running && !c.state.paused && !c.state.restarting);
+        assert_eq!((c.state.pid, c.state.exit_code), (0, 255));
+        assert_eq!(
+            c.state.error,
+            "the container's shim is gone (crash or reboot)"
+        );
+        // Its finish time is not known.
+        assert_eq!(c.state.finished_at, ZERO_TIME);
+        let mut c = ran_before();
+        c.state.status = Status::Restarting;
+        c.shim_gone();
+        assert_eq!(c.state.exit_code, 137);
+    }
+
+    #[test]
+    fn take_start_copies_state_network_and_files_only() {
+        let mut started = ran_before();
+        started.running(42, "2024-02-01T00:00:00Z".into());
+        started.resolv_conf_path = "/r".into();
+        started.hosts_path = "/h".into();
+        started.hostname_path = "/n".into();
+        started.name = "/old-name".into();
+        let mut stored = Container {
+            name: "/renamed".into(),
+            restart_count: 4,
+            ..Container::default()
+        };
+        stored.take_start(&started);
+        assert_eq!(stored.state, started.state);
+        assert_eq!(stored.network_settings, started.network_settings);
+        assert_eq!(
+            (
+                stored.resolv_conf_path.as_str(),
+                stored.hosts_path.as_str(),
+                stored.hostname_path.as_str()
+            ),
+            ("/r", "/h", "/n")
+        );
+        // What changed meanwhile in the store stays.
+        assert_eq!(
+            (stored.name.as_str(), stored.restart_count),
+            ("/renamed", 4)
+        );
+    }
 
     #[test]
     fn names_follow_dockers_rule() {

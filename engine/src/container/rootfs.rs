@@ -78,9 +78,9 @@ impl Overlay {
 
     fn mount_with(&self, extra: &str) -> Result<()> {
         if self.lower.is_empty() {
-            return Err(ContainerError::State(
-                "the image has no layers to run".into(),
-            ));
+            return Err(ContainerError::NoLayers {
+                merged: self.merged.clone(),
+            });
         }
         for d in [&self.upper, &self.work, &self.merged] {
             std::fs::create_dir_all(d).map_err(ContainerError::io("create directory", d))?;
@@ -90,6 +90,8 @@ impl Overlay {
         }
         // A volatile mount that was not unmounted cleanly (a crash) leaves
         // this behind, and the kernel refuses the dirs until it is gone.
+        // Mostly not there; one that stays makes the mount fail, which is
+        // reported.
         let _ = std::fs::remove_dir_all(self.work.join("work/incompat"));
         let opts = format!("{}{extra}", self.options());
         mount(

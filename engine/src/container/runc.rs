@@ -47,8 +47,7 @@ pub fn choose(name: Option<&str>) -> Result<PathBuf> {
         .find(|p| p.exists())
     };
     if let Some(n) = name {
-        return find(n)
-            .ok_or_else(|| ContainerError::State(format!("unknown or missing OCI runtime: {n}")));
+        return find(n).ok_or_else(|| ContainerError::UnknownRuntime(n.to_owned()));
     }
     let pure_v2 = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
     let preferred: &[&str] = if pure_v2 {
@@ -59,7 +58,7 @@ pub fn choose(name: Option<&str>) -> Result<PathBuf> {
     preferred
         .iter()
         .find_map(|n| find(n))
-        .ok_or_else(|| ContainerError::State("no OCI runtime found: install runc or crun".into()))
+        .ok_or(ContainerError::NoRuntime)
 }
 
 /// How Docker maps a runtime's failure to start the process: 127 when the
@@ -105,7 +104,9 @@ impl Runtime {
         }
     }
 
-    fn run(&self, op: &str, args: &[&str]) -> Result<String> {
+    /// Runs the runtime's `op` on container `id` with `args` (the
+    /// command and its own arguments, `id` among them); its output.
+    fn run(&self, op: &str, id: &str, args: &[&str]) -> Result<String> {
         let mut inv = self.command();
         let out = inv
             .command
@@ -116,6 +117,7 @@ impl Runtime {
         if !out.status.success() {
             return Err(ContainerError::Runtime {
                 op: op.to_owned(),
+                id: id.to_owned(),
                 message: clean_message(&String::from_utf8_lossy(&out.stderr)),
             });
         }
@@ -168,6 +170,7 @@ impl Runtime {
         if !status.success() {
             return Err(ContainerError::Runtime {
                 op: "run".into(),
+                id: id.to_owned(),
                 message: last_log_error(&log),
             });
         }
@@ -176,12 +179,13 @@ impl Runtime {
 
     /// `kill`: sends `signal` (a name or number) to the init process.
     pub fn kill(&self, id: &str, signal: &str) -> Result<()> {
-        self.run("kill", &["kill", id, signal]).map(|_| ())
+        self.run("kill", id, &["kill", id, signal]).map(|_| ())
     }
 
     /// `delete --force`: removes the runtime's state and cgroup.
     pub fn delete(&self, id: &str) -> Result<()> {
-        self.run("delete", &["delete", "--force", id]).map(|_| ())
+        self.run("delete", id, &["delete", "--force", id])
+            .map(|_| ())
     }
 
     /// Removes what the runtime keeps for a container whose init has
@@ -217,12 +221,12 @@ impl Runtime {
     /// `pause` / `resume`.
     pub fn pause(&self, id: &str, pause: bool) -> Result<()> {
         let op = if pause { "pause" } else { "resume" };
-        self.run(op, &[op, id]).map(|_| ())
+        self.run(op, id, &[op, id]).map(|_| ())
     }
 
     /// `state`, or `None` when the runtime does not know the container.
     pub fn state(&self, id: &str) -> Option<RuntimeState> {
-        let out = self.run("state", &["state", id]).ok()?;
+        let out = self.run("state", id, &["state", id]).ok()?;
         serde_json::from_str(&out).ok()
     }
 

@@ -163,6 +163,8 @@ fn readonly_view(binary: &Path, dir: &Path) -> io::Result<PathBuf> {
         | MsFlags::MS_NOSUID
         | MsFlags::MS_NODEV;
     if let Err(e) = mount(None::<&str>, &view, None::<&str>, readonly, None::<&str>) {
+        // The remount's error is the one to report; a view that stays
+        // mounted read-write is never used (see `is_current_view`).
         let _ = nix::mount::umount2(&view, nix::mount::MntFlags::MNT_DETACH);
         return Err(e.into());
     }

@@ -162,7 +162,7 @@ fn fork(cfg: &ShimConfig, placement: &Placement) -> Result<i32> {
             // handlers or flushing its buffers (they belong to the parent).
             unsafe { libc::_exit(code) }
         }
-        Err(e) => Err(ContainerError::State(format!("starting the shim: {e}"))),
+        Err(e) => Err(ContainerError::sys("starting the shim", &cfg.id)(e)),
     }
 }
 

@@ -82,9 +82,9 @@ impl Containers {
             .and_then(|()| self.save(c));
         if let Err(e) = made {
             if remove_dir_on_failure {
-                let _ = fs::remove_dir_all(&dir);
+                remove_or_warn(&c.id, &dir, fs::remove_dir_all);
             }
-            let _ = fs::remove_file(self.name_file(&name));
+            remove_or_warn(&c.id, &self.name_file(&name), fs::remove_file);
             return Err(e);
         }
         Ok(())
@@ -108,6 +108,7 @@ impl Containers {
                         });
                     }
                     // A stale reservation: its container never made it.
+                    // One that cannot be removed shows as the name in use.
                     let _ = fs::remove_file(&path);
                 }
                 Err(e) => return Err(ContainerError::io("create", &path)(e)),
@@ -126,7 +127,7 @@ impl Containers {
             path: path.clone(),
             source,
         })?;
-        crate::image::store::write_atomic(&path, &bytes)?;
+        crate::atomic::write(&path, &bytes)?;
         Ok(())
     }
 
@@ -191,9 +192,7 @@ impl Containers {
         match matches.len() {
             0 => Err(not_found()),
             1 => Ok(matches.into_iter().next().expect("one match")),
-            _ => Err(ContainerError::State(format!(
-                "Error response from daemon: multiple IDs found with provided prefix: {term}"
-            ))),
+            _ => Err(ContainerError::AmbiguousId(term.to_owned())),
         }
     }
 
@@ -232,11 +231,10 @@ impl Containers {
         }
         let name = self.name_file(c.short_name());
         if fs::read_to_string(&name).is_ok_and(|id| id == c.id) {
-            let _ = fs::remove_file(&name);
+            remove_or_warn(&c.id, &name, fs::remove_file);
         }
         fs::remove_dir_all(&dir).map_err(ContainerError::io("remove", &dir))?;
-        let run = self.run_dir_of(&c.id);
-        let _ = fs::remove_dir_all(&run);
+        remove_or_warn(&c.id, &self.run_dir_of(&c.id), fs::remove_dir_all);
         Ok(())
     }
 
@@ -253,11 +251,22 @@ impl Containers {
             c.name = format!("/{new}");
         });
         if let Err(e) = res {
-            let _ = fs::remove_file(self.name_file(new));
+            remove_or_warn(id, &self.name_file(new), fs::remove_file);
             return Err(e);
         }
-        let _ = fs::remove_file(self.name_file(&old));
+        remove_or_warn(id, &self.name_file(&old), fs::remove_file);
         Ok(())
+    }
+}
+
+/// Removes `path` (a clean-up of container `id`'s) with `remove`; a
+/// failure is warned about, one already gone is fine.
+fn remove_or_warn(id: &str, path: &Path, remove: fn(PathBuf) -> std::io::Result<()>) {
+    match remove(path.to_path_buf()) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            crate::warn::container(id, "cleaning up", &ContainerError::io("remove", path)(e));
+        }
+        _ => {}
     }
 }
 

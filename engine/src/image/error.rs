@@ -71,6 +71,9 @@ pub enum ImageError {
     /// An archive (`load`) or image that breaks the format's rules.
     #[error("{0}")]
     Invalid(String),
+    /// A file of the store could not be replaced.
+    #[error(transparent)]
+    Write(#[from] crate::atomic::WriteError),
 }
 
 impl ImageError {

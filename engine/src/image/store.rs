@@ -16,7 +16,6 @@
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::config::ImageConfig;
@@ -93,6 +92,7 @@ impl Store {
             .flatten()
         {
             let path = entry.path();
+            // What cannot go now is tried again at the next lock.
             let _ = fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path));
         }
         Ok(lock)
@@ -390,28 +390,14 @@ fn read_json_or_default<T: serde::de::DeserializeOwned + Default>(path: &Path) -
     }
 }
 
-/// Replaces `path` with `bytes` atomically: a temporary file beside it,
-/// fsync, rename, fsync of the directory.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(dir)
-        .map_err(ImageError::io("create temporary file in", dir))?;
-    file.write_all(bytes)
-        .map_err(ImageError::io("write", file.path()))?;
-    file.as_file()
-        .sync_all()
-        .map_err(ImageError::io("sync", file.path()))?;
-    file.persist(path)
-        .map_err(|e| ImageError::io("rename into", path)(e.error))?;
-    sync_parent(path)
+/// Replaces `path` with `bytes` atomically (see [`crate::atomic`]).
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    Ok(crate::atomic::write(path, bytes)?)
 }
 
 /// Makes a rename in `path`'s directory durable.
 fn sync_parent(path: &Path) -> Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(ImageError::io("sync directory", dir))
+    Ok(crate::atomic::sync_parent(path)?)
 }
 
 #[cfg(test)]

@@ -49,9 +49,9 @@ pub enum VolumeError {
     /// The container store could not be read.
     #[error(transparent)]
     Containers(#[from] crate::container::ContainerError),
-    /// A record could not be written (the image store's atomic write).
+    /// A record could not be written.
     #[error(transparent)]
-    Write(#[from] crate::image::ImageError),
+    Write(#[from] crate::atomic::WriteError),
 }
 
 impl VolumeError {

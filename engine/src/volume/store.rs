@@ -104,7 +104,11 @@ impl Volumes {
             ..meta
         };
         if let Err(e) = self.save(name, &meta) {
-            let _ = fs::remove_dir_all(self.dir.join(name));
+            // The record's error is the one to report.
+            let dir = self.dir.join(name);
+            if let Err(undo) = fs::remove_dir_all(&dir) {
+                crate::warn::volume(name, "cleaning up", &VolumeError::io("remove", &dir)(undo));
+            }
             return Err(e);
         }
         Ok(Volume::new(name, &data, &meta))
@@ -116,7 +120,7 @@ impl Volumes {
             path: path.clone(),
             source,
         })?;
-        crate::image::store::write_atomic(&path, &bytes)?;
+        crate::atomic::write(&path, &bytes)?;
         Ok(())
     }
 

@@ -75,8 +75,9 @@ pub fn run(a: &CommitArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
     }
     let upper = engine.containers.dir_of(&c.id).join("upper");
     let made = commit(&g.root, &upper, &c, &opts);
-    if pause {
-        let _ = engine.runtime_of(&c).pause(&c.id, false);
+    if pause && let Err(e) = engine.runtime_of(&c).pause(&c.id, false) {
+        // The commit is made all the same; the container stays frozen.
+        crate::warn::container(&c.id, "resuming the container", &e);
     }
     let id = made.map_err(daemon)?;
     writeln!(io.stdout, "{id}")?;

@@ -142,6 +142,8 @@ struct RemoveOnDrop(std::path::PathBuf);
 
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
+        // One left behind is in the container's run directory, which goes
+        // with the container.
         let _ = std::fs::remove_file(&self.0);
     }
 }

@@ -227,7 +227,9 @@ pub fn rm(a: &RmArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
     each(&a.containers, &engine, io, |c, _| {
         engine.remove(c, a.force).map_err(|e| daemon(&e))?;
         if a.volumes {
-            crate::cli::volume::remove_anonymous(&g.root, &engine.containers, c)?;
+            crate::volume::remove_anonymous(&g.root, &engine.containers, c).map_err(|e| {
+                format!("Error response from daemon: error while removing volume: {e}")
+            })?;
         }
         Ok(())
     })
@@ -257,10 +259,7 @@ pub fn pause(a: &NamesArgs, g: &Globals, io: &mut Io<'_>, on: bool) -> Result<()
             .map_err(|e| daemon(&e))?;
         engine
             .containers
-            .update(&c.id, |c| {
-                c.state.paused = on;
-                c.state.status = if on { Status::Paused } else { Status::Running };
-            })
+            .update(&c.id, |c| c.paused(on))
             .map(|_| ())
             .map_err(|e| daemon(&e))
     })

@@ -210,7 +210,12 @@ fn mounts(a: &CreateArgs, root: &std::path::Path) -> Result<Vec<MountPoint>, Fai
                 } else {
                     spec.source.clone()
                 };
-                let dir = crate::cli::volume::volume_for_mount(root, &name, &spec)?;
+                let dir = crate::volume::for_mount(root, &name, &spec).map_err(|e| {
+                    Failure::new(
+                        125,
+                        format!("berth: Error response from daemon: {e}.\nSee 'berth run --help'."),
+                    )
+                })?;
                 ("volume", name, Some(dir))
             }
             MountType::Bind => ("bind", String::new(), None),

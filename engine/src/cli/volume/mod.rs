@@ -1,7 +1,5 @@
 //! `berth volume …` (`create`, `ls`, `inspect`, `rm`, `prune`) over the
-//! volumes under `--root`; and the volume steps other commands take:
-//! `run`/`create` making the volumes they mount ([`volume_for_mount`]),
-//! `rm -v` removing a container's anonymous ones ([`remove_anonymous`]).
+//! volumes under `--root`.
 
 pub mod create;
 pub mod inspect;
@@ -9,7 +7,7 @@ pub mod ls;
 pub mod prune;
 pub mod rm;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use clap::{Args, Subcommand};
 
@@ -17,9 +15,8 @@ use super::Io;
 use super::container::Globals;
 use super::exit::Failure;
 use super::system::{group_help, unknown_command};
-use crate::container::{Container, Containers};
-use crate::spec::flags::MountSpec;
-use crate::volume::{ANONYMOUS_LABEL, ContainerUse, VolumeError, VolumeMeta, Volumes};
+use crate::container::Containers;
+use crate::volume::{ContainerUse, VolumeError, Volumes};
 
 /// The `volume` usage line.
 const USAGE: &str = "berth volume COMMAND";
@@ -83,54 +80,6 @@ fn container_use(g: &Globals) -> Result<ContainerUse, Failure> {
     Containers::open(&g.root, &g.runroot)
         .and_then(|store| ContainerUse::scan(&store))
         .map_err(|e| Failure::new(1, format!("Error response from daemon: {e}")))
-}
-
-/// The data directory of the volume a container's mount `spec` names
-/// (`name`; a random one for an anonymous mount), the volume made and
-/// recorded when missing (with `--mount`'s `volume-label`, `volume-driver`
-/// and `volume-opt`), and its device mounted when its options ask for
-/// one. Errors read as `run`'s (exit 125).
-pub fn volume_for_mount(root: &Path, name: &str, spec: &MountSpec) -> Result<PathBuf, Failure> {
-    let failed = |e: &VolumeError| {
-        Failure::new(
-            125,
-            format!("berth: Error response from daemon: {e}.\nSee 'berth run --help'."),
-        )
-    };
-    let asked = spec.volume.clone().unwrap_or_default();
-    let mut labels = asked.labels;
-    if spec.source.is_empty() {
-        labels.insert(ANONYMOUS_LABEL.to_owned(), String::new());
-    }
-    let meta = VolumeMeta {
-        created_at: crate::container::logs::now(),
-        driver: asked.driver,
-        labels: (!labels.is_empty()).then_some(labels),
-        options: (!asked.driver_options.is_empty()).then_some(asked.driver_options),
-    };
-    let volumes = Volumes::open(root).map_err(|e| failed(&e))?;
-    let volume = volumes.create(name, meta).map_err(|e| failed(&e))?;
-    volumes.prepare(&volume).map_err(|e| failed(&e))?;
-    Ok(PathBuf::from(volume.mountpoint))
-}
-
-/// `rm -v`: removes the anonymous volumes of `removed` (a container just
-/// removed from `containers`) that no other container uses. The error
-/// reads as Docker's.
-pub fn remove_anonymous(
-    root: &Path,
-    containers: &Containers,
-    removed: &Container,
-) -> Result<(), String> {
-    let failed = |e: &dyn std::fmt::Display| {
-        format!("Error response from daemon: error while removing volume: {e}")
-    };
-    let users = ContainerUse::scan(containers).map_err(|e| failed(&e))?;
-    let volumes = Volumes::open(root).map_err(|e| failed(&e))?;
-    volumes
-        .remove_anonymous(removed, &users)
-        .map(|_| ())
-        .map_err(|e| failed(&e))
 }
 
 #[cfg(test)]
