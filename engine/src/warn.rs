@@ -46,7 +46,9 @@ mod tests {
         assert_eq!(causes(&e), e.to_string());
         let e = ContainerError::Netd {
             id: "c0ffee".into(),
-            source: netd_api::client::ClientError::Decode(serde_json::from_str::<u8>("x").unwrap_err()),
+            source: netd_api::client::ClientError::Decode(
+                serde_json::from_str::<u8>("x").unwrap_err(),
+            ),
         };
         assert!(causes(&e).starts_with("decoding netd's answer: expected value"));
         let e = ContainerError::NoInitPid {

@@ -270,9 +270,7 @@ mod tests {
 
     #[test]
     fn port_errors_keep_dockers_words() {
-        let e = ContainerError::Ports(netd_api::portspec::PortSpecError(
-            "invalid proto: x".into(),
-        ));
+        let e = ContainerError::Ports(netd_api::portspec::PortSpecError("invalid proto: x".into()));
         assert_eq!(e.to_string(), "invalid proto: x");
         assert!(e.source().is_some());
     }

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::error::{ContainerError, Result};
-use crate::spec::build::HostCapabilities;
 use super::runtime_binary::{self, Prepared};
+use crate::spec::build::HostCapabilities;
 
 /// An OCI runtime binary and the state directory it keeps containers in.
 #[derive(Debug, Clone)]
@@ -423,7 +423,10 @@ mod tests {
             assert!(bounding.iter().any(|c| c == cap), "{cap}");
         }
         assert!(!bounding.iter().any(|c| c == "CAP_SYS_RESOURCE"));
-        assert_eq!(p["capabilities"]["effective"], p["capabilities"]["bounding"]);
+        assert_eq!(
+            p["capabilities"]["effective"],
+            p["capabilities"]["bounding"]
+        );
         assert_eq!(p["rlimits"], base["rlimits"], "the container's limits kept");
         assert!(p.get("consoleSize").is_none());
         // Without -u the container's user stays.
