@@ -274,11 +274,11 @@ impl Engine {
         );
         overlay.unmount()?;
         if super::shim::uses_netd_sandbox(&c)
-            && let Ok(client) = netd_api::client::Client::new(&self.netd_host)
-            && let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            && let Err(e) = rt.block_on(super::network::detach(&client, &c.id))
+            && let Ok(client) = netd_api::blocking::Client::new(&self.netd_host)
+            && let Err(e) = client
+                .run(async |client| Ok(super::network::detach(client, &c.id).await))
+                .map_err(ContainerError::netd(&c.id))
+                .and_then(|removed| removed)
         {
             warn::container(&c.id, "removing the sandbox", &e);
         }

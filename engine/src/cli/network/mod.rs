@@ -10,7 +10,6 @@ pub mod prune;
 pub mod rm;
 
 use clap::{Args, CommandFactory, Subcommand};
-use netd_api::client::Client;
 
 use super::exit::Failure;
 use super::{Cli, Io};
@@ -88,22 +87,23 @@ pub fn run(
         NetworkCommand::Prune(a) => a.check()?,
         NetworkCommand::Rm(a) => a.check()?,
     }
-    let client = Client::new(host).map_err(|e| Failure::new(1, e.to_string()))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
-        match command {
-            NetworkCommand::Connect(a) => a.run(&client).await,
-            NetworkCommand::Create(a) => a.run(&client, io).await,
-            NetworkCommand::Disconnect(a) => a.run(&client).await,
-            NetworkCommand::Inspect(a) => a.run(&client, io).await,
-            NetworkCommand::Ls(a) => a.run(&client, io).await,
-            NetworkCommand::Prune(a) => a.run(&client, io).await,
-            NetworkCommand::Rm(a) => a.run(&client, io).await,
+    let client =
+        netd_api::blocking::Client::new(host).map_err(|e| Failure::new(1, e.to_string()))?;
+    // Each command answers with its own failure; the client's own errors
+    // (none: it has no deadline) would be exit 1.
+    let done = client.run(async move |client| {
+        Ok(match command {
+            NetworkCommand::Connect(a) => a.run(client).await,
+            NetworkCommand::Create(a) => a.run(client, io).await,
+            NetworkCommand::Disconnect(a) => a.run(client).await,
+            NetworkCommand::Inspect(a) => a.run(client, io).await,
+            NetworkCommand::Ls(a) => a.run(client, io).await,
+            NetworkCommand::Prune(a) => a.run(client, io).await,
+            NetworkCommand::Rm(a) => a.run(client, io).await,
             NetworkCommand::Unknown(_) => Ok(()),
-        }
-    })
+        })
+    });
+    done.map_err(|e| Failure::new(1, e.to_string()))?
 }
 
 #[cfg(test)]

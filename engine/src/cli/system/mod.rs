@@ -89,20 +89,14 @@ fn with_netd<T>(
     host: &str,
     f: impl AsyncFnOnce(&Client) -> Result<T, ClientError>,
 ) -> Result<T, String> {
-    let client = Client::new(host).map_err(|e| e.to_string())?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    runtime.block_on(async {
-        match tokio::time::timeout(Duration::from_secs(2), f(&client)).await {
-            Ok(result) => result.map_err(|e| crate::cli::exit::client_message(&e)),
-            Err(_) => Err(format!(
-                "netd at unix://{} did not answer in time",
-                client.socket().display()
-            )),
-        }
-    })
+    netd_api::blocking::Client::new(host)
+        .map_err(|e| e.to_string())?
+        .with_timeout(Duration::from_secs(2))
+        .run(f)
+        .map_err(|e| match e {
+            ClientError::Timeout { .. } => e.to_string(),
+            e => crate::cli::exit::client_message(&e),
+        })
 }
 
 /// netd's `GET /version`, or why it did not answer.

@@ -20,31 +20,31 @@ pub fn uses_netd_sandbox(c: &Container) -> bool {
 
 /// netd, for the containers that have a sandbox there.
 pub(super) struct Netd {
-    rt: tokio::runtime::Runtime,
-    client: netd_api::client::Client,
+    client: netd_api::blocking::Client,
 }
 
 impl Netd {
     /// A client of the netd at `host`, for container `id`.
     pub(super) fn connect(host: &str, id: &str) -> Result<Self> {
         Ok(Self {
-            rt: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(ContainerError::os("starting a runtime", id))?,
-            client: netd_api::client::Client::new(host).map_err(ContainerError::netd(id))?,
+            client: netd_api::blocking::Client::new(host).map_err(ContainerError::netd(id))?,
         })
     }
 
     /// Makes and connects the container's sandbox for a run.
     fn attach(&self, c: &Container) -> Result<Attached> {
-        self.rt.block_on(network::attach(&self.client, c))
+        self.client
+            .run(async |client| Ok(network::attach(client, c).await))
+            .map_err(ContainerError::netd(&c.id))?
     }
 
     /// Removes the sandbox; a failure (logged) leaves it to netd's own
     /// clean-up.
     pub(super) fn detach(&self, id: &str) {
-        if let Err(e) = self.rt.block_on(network::detach(&self.client, id)) {
+        let removed = self
+            .client
+            .run(async |client| Ok(network::detach(client, id).await));
+        if let Err(e) = removed.map_err(ContainerError::netd(id)).and_then(|r| r) {
             warn::container(id, "removing the sandbox", &e);
         }
     }
