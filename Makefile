@@ -28,7 +28,7 @@ LEAKDIR := $(CURDIR)/target/leakcheck
 # Privileged tests: the `tests` crate, and each crate's `tests/privileged.rs`.
 PRIVILEGED := package(tests) | binary(privileged)
 
-.PHONY: up test setup build lint unit test-privileged bench bench-ipam bench-netd bench-ports bench-dns bench-dockerd bench-berth
+.PHONY: up test setup build lint unit fuzz-smoke fuzz test-privileged bench bench-ipam bench-netd bench-ports bench-dns bench-dockerd bench-berth
 
 ## up: install what is missing, build, and start netd in the foreground (as root;
 ## Ctrl-C stops it and leaves networks in place). NETD_FLAGS passes flags to it.
@@ -36,7 +36,7 @@ up: setup build
 	exec $(RELEASE_DIR)/netd $(NETD_FLAGS)
 
 ## test: the whole suite: formatting, clippy, unit tests, privileged tests.
-test: setup lint unit test-privileged
+test: setup lint unit fuzz-smoke test-privileged
 
 setup:
 	scripts/setup.sh
@@ -52,6 +52,15 @@ lint:
 unit:
 	cargo nextest run $(CARGO_FLAGS) --workspace -E 'not ($(PRIVILEGED))'
 	cargo test $(CARGO_FLAGS) --workspace --doc
+
+## fuzz-smoke: every fuzz target of fuzz/ for a few seconds (skipped,
+## with the reason, where the nightly toolchain is missing).
+fuzz-smoke:
+	CARGO_NET_OFFLINE=true scripts/fuzz $(or $(FUZZ_SMOKE_SECONDS),8)
+
+## fuzz: every fuzz target for longer (FUZZ_SECONDS, default 300 each).
+fuzz:
+	scripts/fuzz $(or $(FUZZ_SECONDS),300)
 
 ## test-privileged: end-to-end tests, each in its own throwaway host, and a
 ## check that the real machine is exactly as before.

@@ -34,6 +34,13 @@ cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 # cargo-nextest runs each privileged test as its own process, hence in its own host.
 cargo nextest --version >/dev/null 2>&1 || cargo install --locked cargo-nextest
 
+# The fuzz targets (fuzz/, a workspace of its own) need the nightly
+# toolchain and cargo-fuzz; without nightly, scripts/fuzz says it skips.
+if cargo +nightly --version >/dev/null 2>&1; then
+    cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install --locked -q cargo-fuzz
+fi
+
 # Every crate is fetched now, before any test enters a network namespace;
 # builds after this point run with --offline.
 cargo fetch --locked -q
+(cd fuzz && cargo fetch --locked -q)

@@ -244,6 +244,18 @@ fn handle(state: &ListenerState, msg: &[u8], tcp: bool, out: &mut Vec<u8>) -> Ac
     Action::Reply
 }
 
+/// Answers one raw request the way a listener would, for the fuzz targets:
+/// the reply's bytes, or `None` when the listener would stay silent or
+/// forward the question.
+#[cfg(feature = "fuzzing")]
+pub fn answer_for_fuzzing(state: &ListenerState, msg: &[u8], tcp: bool) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    match handle(state, msg, tcp, &mut out) {
+        Action::Reply => Some(out),
+        Action::Forward(_) | Action::Drop => None,
+    }
+}
+
 /// Receive and answer buffers for one batch. They live per thread, not per
 /// listener: a listener only uses them between a readiness event and the
 /// end of the batch, without awaiting, so a thousand idle listeners cost no

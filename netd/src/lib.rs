@@ -12,6 +12,8 @@ pub mod config;
 pub(crate) mod controller;
 pub mod daemon;
 pub(crate) mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub(crate) mod model;
 pub(crate) mod plugin;
 pub(crate) mod store;

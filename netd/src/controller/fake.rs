@@ -69,6 +69,24 @@ impl FakeKernel {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Counts one step; fails it if it is the chosen one; else applies `f`.
+    fn step<T>(&self, what: &str, f: impl FnOnce(&mut Held) -> T) -> Result<T, KernelError> {
+        let mut s = self.lock();
+        let n = s.steps;
+        s.steps += 1;
+        if s.fail_at == Some(n) {
+            s.failed = Some(format!("{n}: {what}"));
+            return Err(KernelError::Sys {
+                op: format!("injected failure at step {n} ({what})"),
+                source: std::io::Error::from_raw_os_error(libc::EIO),
+            });
+        }
+        Ok(f(&mut s.held))
+    }
+}
+
+#[cfg(test)]
+impl FakeKernel {
     /// What the kernel holds now.
     pub(crate) fn held(&self) -> Held {
         self.lock().held.clone()
@@ -89,21 +107,6 @@ impl FakeKernel {
     /// The step that was failed, if the failure was reached.
     pub(crate) fn failed(&self) -> Option<String> {
         self.lock().failed.clone()
-    }
-
-    /// Counts one step; fails it if it is the chosen one; else applies `f`.
-    fn step<T>(&self, what: &str, f: impl FnOnce(&mut Held) -> T) -> Result<T, KernelError> {
-        let mut s = self.lock();
-        let n = s.steps;
-        s.steps += 1;
-        if s.fail_at == Some(n) {
-            s.failed = Some(format!("{n}: {what}"));
-            return Err(KernelError::Sys {
-                op: format!("injected failure at step {n} ({what})"),
-                source: std::io::Error::from_raw_os_error(libc::EIO),
-            });
-        }
-        Ok(f(&mut s.held))
     }
 }
 

@@ -41,7 +41,7 @@ pub(crate) struct Netns {
 impl Netns {
     /// A handle that holds nothing open, for kernels that have no real
     /// namespaces.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn detached(path: &Path) -> Self {
         Self {
             path: path.to_owned(),

@@ -20,8 +20,8 @@ mod dns;
 mod endpoint;
 #[cfg(test)]
 mod failures;
-#[cfg(test)]
-mod fake;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod fake;
 mod firewall;
 mod journal;
 pub(crate) mod kernel;
