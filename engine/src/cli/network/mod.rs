@@ -9,11 +9,12 @@ pub mod ls;
 pub mod prune;
 pub mod rm;
 
-use clap::{Args, CommandFactory, Subcommand};
+use clap::{Args, Subcommand};
 use netd::client::Client;
 
 use super::exit::Failure;
-use super::{Cli, Io};
+use super::global::Globals;
+use super::io::Io;
 
 /// The `network` usage line.
 const USAGE: &str = "berth network COMMAND";
@@ -51,31 +52,12 @@ pub enum NetworkCommand {
     Unknown(Vec<String>),
 }
 
-/// Runs a `network` command against the netd at `host`; `g` locates
-/// berth's containers, which `connect` checks first.
-pub fn run(
-    args: NetworkArgs,
-    host: &str,
-    g: &crate::cli::container::Globals,
-    io: &mut Io<'_>,
-) -> Result<(), Failure> {
-    let Some(command) = args.command else {
-        let mut root = Cli::command();
-        if let Some(network) = root.find_subcommand_mut("network") {
-            write!(io.stderr, "{}", network.render_help())?;
-        }
-        return Ok(());
-    };
+/// Runs a `network` command against the netd at `g.netd_host`; `g` also
+/// locates berth's containers, which `connect` checks first.
+pub fn run(command: NetworkCommand, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
     match &command {
         NetworkCommand::Unknown(rest) => {
-            return Err(Failure::new(
-                1,
-                format!(
-                    "berth: unknown command: berth network {}\n\nUsage:  {USAGE}\n\n\
-                     Run 'berth network --help' for more information",
-                    rest.first().map_or("", String::as_str)
-                ),
-            ));
+            return Err(Failure::unknown_command("network", USAGE, rest));
         }
         NetworkCommand::Connect(a) => {
             a.check()?;
@@ -88,7 +70,7 @@ pub fn run(
         NetworkCommand::Prune(a) => a.check()?,
         NetworkCommand::Rm(a) => a.check()?,
     }
-    let client = Client::new(host).map_err(|e| Failure::new(1, e.to_string()))?;
+    let client = Client::new(&g.netd_host).map_err(|e| Failure::new(1, e.to_string()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
