@@ -3,7 +3,7 @@
 //! the container's shim, the container's output to berth's standard
 //! output and error, with docker's detach keys ([`detach_keys`]), its
 //! sig-proxy ([`SignalProxy`]) and, for `-t`, berth's terminal in raw mode
-//! with its size followed ([`terminal`]).
+//! with its size followed (`terminal`).
 
 pub mod detach_keys;
 mod signals;
