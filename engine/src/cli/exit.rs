@@ -26,6 +26,47 @@ impl Failure {
     pub fn client(err: &ClientError) -> Self {
         Self::new(1, client_message(err))
     }
+
+    /// An engine error worded as docker prints the daemon's, exit code 1.
+    pub fn daemon(err: &dyn std::fmt::Display) -> Self {
+        Self::new(1, daemon_message(err))
+    }
+
+    /// Docker's error for an unknown command of a group (`usage` its
+    /// usage line, `rest` what followed the group's name).
+    pub fn unknown_command(group: &str, usage: &str, rest: &[String]) -> Self {
+        Self::new(
+            1,
+            format!(
+                "berth: unknown command: berth {group} {}\n\nUsage:  {usage}\n\n\
+                 Run 'berth {group} --help' for more information",
+                rest.first().map_or("", String::as_str)
+            ),
+        )
+    }
+
+    /// A container that could not start, as docker prints it, with the
+    /// exit code Docker gives (125, 126, 127).
+    pub fn start(e: crate::container::StartError) -> Self {
+        Self::new(
+            e.code,
+            format!(
+                "berth: Error response from daemon: {}.",
+                e.message.trim_end_matches('.')
+            ),
+        )
+    }
+}
+
+/// `Error response from daemon: <err>`, as docker words the daemon's
+/// errors; an engine error that says so already is left as it is.
+pub fn daemon_message(err: &dyn std::fmt::Display) -> String {
+    let text = err.to_string();
+    if text.starts_with("Error response from daemon") {
+        text
+    } else {
+        format!("Error response from daemon: {text}")
+    }
 }
 
 /// How docker words an error from the daemon or from reaching it:
@@ -74,6 +115,37 @@ mod tests {
         assert_eq!(
             Failure::client(&err),
             Failure::new(1, "Error response from daemon: network x not found")
+        );
+    }
+
+    #[test]
+    fn engine_errors_say_error_response_from_daemon_once() {
+        assert_eq!(
+            daemon_message(&"No such container: x"),
+            "Error response from daemon: No such container: x"
+        );
+        let e = crate::container::ContainerError::NoCommand;
+        assert_eq!(Failure::daemon(&e).message, e.to_string());
+    }
+
+    #[test]
+    fn start_failures_say_error_response_from_daemon_once() {
+        let f = Failure::start(crate::container::StartError {
+            code: 125,
+            message: "network nonet not found".into(),
+        });
+        assert_eq!(
+            f.message,
+            "berth: Error response from daemon: network nonet not found."
+        );
+        let f = Failure::start(crate::container::StartError {
+            code: 127,
+            message: "exec: \"x\": not found.".into(),
+        });
+        assert_eq!(f.code, 127);
+        assert_eq!(
+            f.message,
+            "berth: Error response from daemon: exec: \"x\": not found."
         );
     }
 

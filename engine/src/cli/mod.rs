@@ -1,134 +1,37 @@
 //! The `berth` command line: arguments (clap), docker's usage errors and
 //! exit codes, and dispatch to the commands.
+//!
+//! The command groups ([`container`], [`image`], [`network`], [`volume`],
+//! [`system`]) build on shared leaves: the streams ([`io`]), how a command
+//! fails ([`exit`]), the global options ([`global`]), argument counts
+//! ([`arity`]), flag groups ([`flags`]) and option values ([`opts`]), and
+//! attaching to a container ([`attach_client`]). Only this module and the
+//! parsing around it ([`command`], [`usage`]) see the whole tree.
 
+pub mod arity;
+pub mod attach_client;
+pub mod command;
 pub mod container;
 pub mod exit;
+pub mod flags;
+pub mod global;
 pub mod image;
+pub mod io;
 pub mod network;
 pub mod opts;
 mod parse;
+pub mod shim;
 pub mod system;
 pub mod usage;
 pub mod volume;
 
 use std::ffi::OsString;
-use std::io::{BufRead, Write};
-use std::path::PathBuf;
 
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::CommandFactory;
 
+use self::command::{Cli, TopCommand};
 use self::exit::Failure;
-
-/// The root usage line.
-const USAGE: &str = "berth [OPTIONS] COMMAND [ARG...]";
-
-/// `berth`.
-#[derive(Debug, Parser)]
-#[command(
-    name = "berth",
-    about = "A compact container engine, and the command line of netd",
-    version,
-    override_usage = USAGE
-)]
-pub struct Cli {
-    /// The global options.
-    #[command(flatten)]
-    pub global: GlobalArgs,
-    /// The command.
-    #[command(subcommand)]
-    pub command: Option<TopCommand>,
-}
-
-/// The options every command takes.
-#[derive(Debug, Args)]
-pub struct GlobalArgs {
-    /// netd's socket (unix:///path or /path)
-    #[arg(
-        long = "netd-host",
-        env = "NETD_HOST",
-        default_value = netd_api::client::DEFAULT_HOST,
-        global = true,
-        value_name = "string",
-        help_heading = "Global Options"
-    )]
-    pub netd_host: String,
-    /// berth's state directory (images, containers)
-    #[arg(
-        long,
-        env = "BERTH_ROOT",
-        default_value = crate::image::DEFAULT_ROOT,
-        global = true,
-        value_name = "string",
-        help_heading = "Global Options"
-    )]
-    pub root: PathBuf,
-    /// berth's runtime state directory (bundles, shim sockets)
-    #[arg(
-        long,
-        env = "BERTH_RUNROOT",
-        default_value = crate::container::DEFAULT_RUNROOT,
-        global = true,
-        value_name = "string",
-        help_heading = "Global Options"
-    )]
-    pub runroot: PathBuf,
-    /// OCI runtime: crun, runc or a path (default: crun where it works, else runc)
-    #[arg(
-        long,
-        env = "BERTH_RUNTIME",
-        global = true,
-        value_name = "string",
-        help_heading = "Global Options"
-    )]
-    pub runtime: Option<String>,
-}
-
-/// `berth`'s commands.
-#[derive(Debug, Subcommand)]
-pub enum TopCommand {
-    /// Manage containers
-    Container(Box<container::ContainerArgs>),
-    /// Container commands at the top level (`run`, `ps`, `logs`, …).
-    #[command(flatten)]
-    ContainerShortcut(Box<container::ContainerCommand>),
-    /// The per-container shim (berth runs it itself).
-    #[command(hide = true)]
-    Shim(container::ShimArgs),
-    /// Manage images
-    Image(Box<image::ImageArgs>),
-    /// Manage networks
-    Network(Box<network::NetworkArgs>),
-    /// Image commands at the top level (`images`, `rmi`, `tag`, …).
-    #[command(flatten)]
-    ImageShortcut(Box<image::ShortcutCommand>),
-    /// Manage volumes
-    Volume(Box<volume::VolumeArgs>),
-    /// Manage berth
-    System(Box<system::SystemArgs>),
-    /// Show the berth version information
-    Version(system::version::VersionArgs),
-    /// Display system-wide information
-    Info(system::info::InfoArgs),
-    /// Anything else: not a berth command.
-    #[command(external_subcommand)]
-    Unknown(Vec<String>),
-}
-
-/// The standard streams a command uses.
-pub struct Io<'a> {
-    /// Standard input (prompts).
-    pub stdin: &'a mut dyn BufRead,
-    /// Standard output.
-    pub stdout: &'a mut dyn Write,
-    /// Standard error.
-    pub stderr: &'a mut dyn Write,
-}
-
-impl std::fmt::Debug for Io<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Io").finish_non_exhaustive()
-    }
-}
+pub use self::io::Io;
 
 /// Runs `berth` with the process's arguments and standard streams, and
 /// returns the exit code.
@@ -172,54 +75,54 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> i32 {
     code
 }
 
-/// Prints `warning` (a question ending in `[y/N] `) and reads the answer:
-/// only `y` or `Y` goes ahead, as docker's prompts.
-pub(crate) fn confirm(io: &mut Io<'_>, warning: &str) -> Result<bool, Failure> {
-    write!(io.stdout, "{warning}")?;
-    io.stdout.flush()?;
-    let mut answer = String::new();
-    io.stdin.read_line(&mut answer)?;
-    Ok(answer.trim().eq_ignore_ascii_case("y"))
-}
-
-/// The global options the container commands use.
-fn globals(cli: &Cli) -> container::Globals {
-    container::Globals {
-        root: cli.global.root.clone(),
-        runroot: cli.global.runroot.clone(),
-        runtime: cli.global.runtime.clone(),
-        netd_host: cli.global.netd_host.clone(),
-    }
-}
-
 fn dispatch(cli: Cli, io: &mut Io<'_>) -> Result<(), Failure> {
-    let g = globals(&cli);
-    match cli.command {
-        None => {
-            let help = Cli::command().render_help().to_string();
-            write!(io.stderr, "{help}")?;
-            Ok(())
-        }
-        Some(TopCommand::Unknown(args)) => Err(Failure::new(
+    let g = &cli.global;
+    let Some(command) = cli.command else {
+        let help = Cli::command().render_help().to_string();
+        write!(io.stderr, "{help}")?;
+        return Ok(());
+    };
+    match command {
+        TopCommand::Unknown(args) => Err(Failure::new(
             1,
             format!(
                 "berth: '{}' is not a berth command.\nSee 'berth --help'",
                 args.first().map_or("", String::as_str)
             ),
         )),
-        Some(TopCommand::Image(args)) => image::run(*args, &cli.global.root, io),
-        Some(TopCommand::ImageShortcut(command)) => {
-            image::run_shortcut(*command, &cli.global.root, io)
-        }
-        Some(TopCommand::Network(args)) => network::run(*args, &cli.global.netd_host, &g, io),
-        Some(TopCommand::Container(args)) => container::run(args.command, &g, io),
-        Some(TopCommand::ContainerShortcut(cmd)) => container::run(*cmd, &g, io),
-        Some(TopCommand::Shim(args)) => container::shim(&args, &g),
-        Some(TopCommand::Volume(args)) => volume::run(*args, &g, io),
-        Some(TopCommand::System(args)) => system::run(*args, &g, io),
-        Some(TopCommand::Version(args)) => args.run(&g, io),
-        Some(TopCommand::Info(args)) => args.run(&g, io),
+        TopCommand::Image(args) => match args.command {
+            Some(c) => image::run(c, &g.root, io),
+            None => group_help("image", io),
+        },
+        TopCommand::ImageShortcut(command) => image::run_shortcut(*command, &g.root, io),
+        TopCommand::Network(args) => match args.command {
+            Some(c) => network::run(c, g, io),
+            None => group_help("network", io),
+        },
+        TopCommand::Container(args) => container::run(args.command, g, io),
+        TopCommand::ContainerShortcut(cmd) => container::run(*cmd, g, io),
+        TopCommand::Shim(args) => shim::run(&args, g),
+        TopCommand::Volume(args) => match args.command {
+            Some(c) => volume::run(c, g, io),
+            None => group_help("volume", io),
+        },
+        TopCommand::System(args) => match args.command {
+            Some(c) => system::run(c, g, io),
+            None => group_help("system", io),
+        },
+        TopCommand::Version(args) => args.run(g, io),
+        TopCommand::Info(args) => args.run(g, io),
     }
+}
+
+/// A command group given alone (`berth system`): its help on standard
+/// error, exit 0, as docker does.
+fn group_help(group: &str, io: &mut Io<'_>) -> Result<(), Failure> {
+    let mut cli = Cli::command();
+    if let Some(command) = cli.find_subcommand_mut(group) {
+        write!(io.stderr, "{}", command.render_help())?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -9,8 +9,9 @@ use std::ffi::OsString;
 
 use clap::{Args, Command, FromArgMatches, Parser};
 
+use super::command::Cli;
 use super::container::run::RunArgs;
-use super::{Cli, GlobalArgs};
+use super::global::Globals;
 
 /// Parses `args` (the program name first).
 pub(super) fn parse(args: &[OsString]) -> Result<Cli, clap::Error> {
@@ -20,10 +21,6 @@ pub(super) fn parse(args: &[OsString]) -> Result<Cli, clap::Error> {
     Cli::try_parse_from(args)
 }
 
-/// The global options that take a value, as they precede the command.
-pub(super) const GLOBALS_WITH_VALUE: [&str; 4] =
-    ["--netd-host", "--root", "--runroot", "--runtime"];
-
 /// The index of the command's name in `args`: the first argument that is
 /// neither a global option nor its value. `None` when something else comes
 /// first (`--help`, `--version`, an unknown option).
@@ -31,9 +28,9 @@ fn command_index(args: &[OsString]) -> Option<usize> {
     let mut i = 1;
     while let Some(a) = args.get(i) {
         let a = a.to_str()?;
-        if GLOBALS_WITH_VALUE.contains(&a) {
+        if Globals::WITH_VALUE.contains(&a) {
             i += 2;
-        } else if GLOBALS_WITH_VALUE
+        } else if Globals::WITH_VALUE
             .iter()
             .any(|g| a.strip_prefix(g).is_some_and(|rest| rest.starts_with('=')))
         {
@@ -54,7 +51,7 @@ fn run_alone(args: &[OsString]) -> Option<Cli> {
     if args[i] != "run" || args.iter().any(|a| a == "--help") {
         return None;
     }
-    let root = GlobalArgs::augment_args(Command::new("berth")).subcommand(RunArgs::augment_args(
+    let root = Globals::augment_args(Command::new("berth")).subcommand(RunArgs::augment_args(
         Command::new("run").disable_help_flag(true),
     ));
     let matches = root.try_get_matches_from(args).ok()?;

@@ -1,5 +1,6 @@
 //! Output formatting as the docker CLI does it: `--format` keys (`table`,
-//! `json`, `raw`, Go templates), aligned tables, JSON. Pure functions: no
+//! `json`, `raw`, Go templates), aligned tables, JSON, sizes and durations
+//! as go-units prints them ([`units`]). Pure functions: no
 //! I/O, no daemon.
 
 pub mod go_time;
@@ -9,6 +10,7 @@ pub mod natural_order;
 pub mod network;
 pub mod tabwriter;
 pub mod template;
+pub mod units;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -6,10 +6,10 @@ use std::os::unix::net::UnixStream;
 
 use clap::{ArgAction, Args};
 
-use super::Globals;
-use super::run::attached;
-use crate::cli::Io;
+use crate::cli::attach_client::{self, Input, SignalProxy, detach_keys};
 use crate::cli::exit::Failure;
+use crate::cli::global::Globals;
+use crate::cli::io::Io;
 use crate::container::Status;
 
 /// `attach`.
@@ -39,7 +39,7 @@ pub struct AttachArgs {
 
 /// Runs `attach`.
 pub fn run(a: &AttachArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
-    let keys = super::detach_keys::from_flag(a.detach_keys.as_deref())?;
+    let keys = detach_keys::from_flag(a.detach_keys.as_deref())?;
     let engine = g.engine()?;
     let c = engine
         .get(&a.container)
@@ -73,16 +73,16 @@ pub fn run(a: &AttachArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
         )
     })?;
     let proxy = if a.sig_proxy && !c.config.tty {
-        super::run::SignalProxy::new(engine.runtime_of(&c), &c.id).ok()
+        SignalProxy::new(engine.runtime_of(&c), &c.id).ok()
     } else {
         None
     };
-    let input = super::run::Input {
+    let input = Input {
         forward: c.config.open_stdin && !a.no_stdin,
         close_at_end: c.config.stdin_once,
         detach_keys: Some(&keys),
     };
-    let code = match attached(stream, input, c.config.tty, proxy, io) {
+    let code = match attach_client::attached(stream, input, c.config.tty, proxy, io) {
         Ok(code) => code,
         // It ended as we came: its code is recorded.
         Err(f) if f.code == 125 && f.message.ends_with("shim went away") => {

@@ -4,9 +4,9 @@
 
 use clap::{ArgAction, Args};
 
-use super::Globals;
-use crate::cli::Io;
 use crate::cli::exit::Failure;
+use crate::cli::global::Globals;
+use crate::cli::io::Io;
 use crate::container::Status;
 use crate::container::commit::{CommitOptions, commit};
 use crate::image::reference::{Reference, ReferenceError};
@@ -104,11 +104,11 @@ mod tests {
             (&["commit", "--pause=false", "c"], false),
             (&["commit", "-p=false", "c", "img"], false),
         ] {
-            let cli = crate::cli::Cli::try_parse_from(
+            let cli = crate::cli::command::Cli::try_parse_from(
                 std::iter::once("berth").chain(args.iter().copied()),
             )
             .unwrap();
-            let Some(crate::cli::TopCommand::ContainerShortcut(cmd)) = cli.command else {
+            let Some(crate::cli::command::TopCommand::ContainerShortcut(cmd)) = cli.command else {
                 panic!("{args:?}");
             };
             let crate::cli::container::ContainerCommand::Commit(a) = *cmd else {

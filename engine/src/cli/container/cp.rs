@@ -6,15 +6,15 @@ use std::io::{IsTerminal, Read};
 
 use clap::Args;
 
-use super::Globals;
-use crate::cli::Io;
 use crate::cli::exit::Failure;
-use crate::cli::image::units::human_size;
+use crate::cli::global::Globals;
+use crate::cli::io::Io;
 use crate::container::archive::Owner;
 use crate::container::copy::{
     ContainerRoot, CopyError, from_container, split_cp_arg, to_container,
 };
 use crate::container::{Container, Engine};
+use crate::format::units::human_size;
 
 /// `cp`.
 #[derive(Debug, Args)]

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::Globals;
-use crate::cli::Io;
 use crate::cli::exit::Failure;
+use crate::cli::global::Globals;
+use crate::cli::io::Io;
 use crate::container::changes::container_changes;
 
 /// `diff`.

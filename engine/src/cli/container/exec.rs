@@ -3,8 +3,8 @@
 
 use clap::Args;
 
-use super::Globals;
 use crate::cli::exit::Failure;
+use crate::cli::global::Globals;
 use crate::container::Status;
 use crate::container::runc::ExecOptions;
 

@@ -5,10 +5,11 @@
 
 use clap::Args;
 
-use super::Globals;
-use super::run::{attached, start_failure};
-use crate::cli::Io;
-use crate::cli::exit::Failure;
+use crate::cli::attach_client::{self, Input, SignalProxy, detach_keys};
+use crate::cli::exit::{Failure, daemon_message};
+use crate::cli::flags::Force;
+use crate::cli::global::Globals;
+use crate::cli::io::Io;
 use crate::container::{Container, ContainerError, Engine, Status};
 
 /// Containers by name.
@@ -98,18 +99,13 @@ pub struct RenameArgs {
 /// `container prune`.
 #[derive(Debug, Args)]
 pub struct PruneArgs {
-    /// Do not prompt for confirmation
-    #[arg(short = 'f', long)]
-    pub force: bool,
+    /// `-f, --force`.
+    #[command(flatten)]
+    pub force: Force,
 }
 
 fn daemon(e: &ContainerError) -> String {
-    let t = e.to_string();
-    if t.starts_with("Error response from daemon") {
-        t
-    } else {
-        format!("Error response from daemon: {t}")
-    }
+    daemon_message(e)
 }
 
 /// Runs `f` on each container named; errors go to stderr, exit 1.
@@ -141,7 +137,7 @@ fn each(
 pub fn start(a: &StartArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
     let engine = g.engine()?;
     if a.attach || a.interactive {
-        let keys = super::detach_keys::from_flag(a.detach_keys.as_deref())?;
+        let keys = detach_keys::from_flag(a.detach_keys.as_deref())?;
         if a.containers.len() > 1 {
             return Err(Failure::new(
                 1,
@@ -151,11 +147,11 @@ pub fn start(a: &StartArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure>
         let c = engine
             .get(&a.containers[0])
             .map_err(|e| Failure::new(1, daemon(&e)))?;
-        let stream = engine.start(&c, true).map_err(start_failure)?;
+        let stream = engine.start(&c, true).map_err(Failure::start)?;
         let Some(stream) = stream else {
             return Ok(());
         };
-        let input = super::run::Input {
+        let input = Input {
             forward: a.interactive && c.config.open_stdin,
             close_at_end: true,
             detach_keys: Some(&keys),
@@ -164,9 +160,9 @@ pub fn start(a: &StartArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure>
         let proxy = if c.config.tty {
             None
         } else {
-            super::run::SignalProxy::new(engine.runtime_of(&c), &c.id).ok()
+            SignalProxy::new(engine.runtime_of(&c), &c.id).ok()
         };
-        let code = attached(stream, input, c.config.tty, proxy, io)?;
+        let code = attach_client::attached(stream, input, c.config.tty, proxy, io)?;
         return if code == 0 {
             Ok(())
         } else {
@@ -296,12 +292,10 @@ pub fn rename(a: &RenameArgs, g: &Globals) -> Result<(), Failure> {
 
 /// `container prune`.
 pub fn prune(a: &PruneArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
-    if !a.force
-        && !crate::cli::confirm(
-            io,
-            "WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ",
-        )?
-    {
+    if !a.force.confirmed(
+        io,
+        "WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ",
+    )? {
         return Ok(());
     }
     let engine = g.engine()?;

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::Globals;
-use crate::cli::Io;
 use crate::cli::exit::Failure;
+use crate::cli::global::Globals;
+use crate::cli::io::Io;
 use crate::container::Status;
 use crate::container::logs::{Entry, Selection, parse_time, read_entries};
 

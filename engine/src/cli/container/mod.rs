@@ -1,12 +1,10 @@
 //! The container commands: `berth run|create|start|ps|logs|stop|kill|rm|
-//! restart|pause|unpause|wait|rename|inspect|port|exec` (and the same under
-//! `berth container …`), and the hidden `berth shim` the engine re-executes
-//! for each running container.
+//! restart|pause|unpause|wait|rename|inspect|port|exec|…` (and the same
+//! under `berth container …`).
 
 pub mod attach;
 pub mod commit;
 pub mod cp;
-pub mod detach_keys;
 pub mod diff;
 pub mod exec;
 pub mod lifecycle;
@@ -17,41 +15,11 @@ pub mod show;
 pub mod stats;
 pub mod top;
 
-use std::path::PathBuf;
-
 use clap::{Args, Subcommand};
 
-use super::Io;
 use super::exit::Failure;
-use crate::container::Engine;
-
-/// The global options the container commands use.
-#[derive(Debug, Clone)]
-pub struct Globals {
-    /// `--root`.
-    pub root: PathBuf,
-    /// `--runroot`.
-    pub runroot: PathBuf,
-    /// `--runtime`.
-    pub runtime: Option<String>,
-    /// `--netd-host`.
-    pub netd_host: String,
-}
-
-impl Globals {
-    /// Opens the container engine (exit 125 when it cannot).
-    pub fn engine(&self) -> Result<Engine, Failure> {
-        let runtime = crate::container::runc::choose(self.runtime.as_deref())
-            .map_err(|e| Failure::new(125, format!("berth: {e}")))?;
-        Engine::open(
-            self.root.clone(),
-            self.runroot.clone(),
-            runtime,
-            self.netd_host.clone(),
-        )
-        .map_err(|e| Failure::new(125, format!("berth: {e}")))
-    }
-}
+use super::global::Globals;
+use super::io::Io;
 
 /// The container commands, at the top level and under `container`.
 #[derive(Debug, Subcommand)]
@@ -116,16 +84,6 @@ pub struct ContainerArgs {
     pub command: ContainerCommand,
 }
 
-/// The hidden `berth shim ID`.
-#[derive(Debug, Args)]
-pub struct ShimArgs {
-    /// Wait for an attached command before starting the process
-    #[arg(long)]
-    pub wait_attach: bool,
-    /// The container
-    pub id: String,
-}
-
 /// Runs one container command.
 pub fn run(cmd: ContainerCommand, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
     match cmd {
@@ -152,25 +110,5 @@ pub fn run(cmd: ContainerCommand, g: &Globals, io: &mut Io<'_>) -> Result<(), Fa
         ContainerCommand::Commit(a) => commit::run(&a, g, io),
         ContainerCommand::Cp(a) => cp::run(&a, g, io),
         ContainerCommand::Attach(a) => attach::run(&a, g, io),
-    }
-}
-
-/// Runs the shim (never returns to the command line's dispatcher).
-pub fn shim(a: &ShimArgs, g: &Globals) -> Result<(), Failure> {
-    let runtime = crate::container::runc::choose(g.runtime.as_deref())
-        .map_err(|e| Failure::new(125, e.to_string()))?;
-    let code = crate::container::shim::run(&crate::container::shim::ShimConfig {
-        root: g.root.clone(),
-        runroot: g.runroot.clone(),
-        runtime,
-        netd_host: g.netd_host.clone(),
-        id: a.id.clone(),
-        wait_attach: a.wait_attach,
-        record: None,
-    });
-    if code == 0 {
-        Ok(())
-    } else {
-        Err(Failure::new(code, String::new()))
     }
 }

@@ -9,11 +9,11 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use gotmpl::tmap;
 
-use super::Globals;
-use crate::cli::Io;
 use crate::cli::exit::Failure;
-use crate::cli::image::units::human_duration;
+use crate::cli::global::Globals;
+use crate::cli::io::Io;
 use crate::container::{Container, Status};
+use crate::format::units::human_duration;
 use crate::format::{RAW_KEY, Row, TABLE_KEY, write_list};
 
 const TABLE: &str =

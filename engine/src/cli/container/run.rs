@@ -2,19 +2,15 @@
 //! container record they make, and a foreground run attached to the
 //! container's shim.
 
-use std::io::Read;
-use std::os::unix::net::UnixStream;
-
 use clap::Args;
 
-use super::Globals;
-use super::detach_keys::{self, DetachKeys};
-use crate::cli::Io;
+use crate::cli::attach_client::{self, Input, SignalProxy, detach_keys};
 use crate::cli::exit::Failure;
-use crate::container::attach::{self, Kind};
+use crate::cli::global::Globals;
+use crate::cli::io::Io;
+use crate::container::Engine;
 use crate::container::create::{CreateOptions, Identity, plan, random_name};
 use crate::container::record::{Container, HostConfig, MountPoint, RestartPolicy};
-use crate::container::{ContainerError, Engine};
 
 /// The options of `run` and `create`.
 #[derive(Debug, Args, Clone, Default)]
@@ -159,15 +155,6 @@ pub struct RunArgs {
     /// The options shared with `create`.
     #[command(flatten)]
     pub create: CreateArgs,
-}
-
-fn engine_err(e: &ContainerError) -> Failure {
-    let text = e.to_string();
-    if text.starts_with("Error response from daemon") {
-        Failure::new(1, text)
-    } else {
-        Failure::new(1, format!("Error response from daemon: {text}"))
-    }
 }
 
 /// `-e KEY` takes KEY from berth's own environment, as Docker does.
@@ -381,7 +368,7 @@ fn store_new(engine: &Engine, c: &Container, started: bool) -> Result<(), Failur
             125,
             format!(
                 "berth: {}.\nSee 'berth {command} --help'.",
-                engine_err(&e).message.trim_end_matches('.')
+                Failure::daemon(&e).message.trim_end_matches('.')
             ),
         )
     })
@@ -436,7 +423,7 @@ fn plan_new(
             lower_dirs: lower.iter().map(|p| p.display().to_string()).collect(),
         },
     )
-    .map_err(|e| Failure::new(125, format!("berth: {}", engine_err(&e).message)))?;
+    .map_err(|e| Failure::new(125, format!("berth: {}", Failure::daemon(&e).message)))?;
     // As Docker's daemon: capabilities that this kernel does not know, or
     // that the engine does not hold (so neither would the container), are
     // refused before anything is made.
@@ -470,12 +457,12 @@ pub fn run(args: &RunArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
     let opts = create_options(&args.create, !args.detach, &g.root)?;
     let c = plan_new(&engine, g, &opts, "run")?;
     // The shim prepares the run while the container is stored.
-    let starting = engine.start_new(&c, !args.detach).map_err(start_failure)?;
+    let starting = engine.start_new(&c, !args.detach).map_err(Failure::start)?;
     if let Err(f) = store_new(&engine, &c, true) {
         starting.call_off();
         return Err(f);
     }
-    let started = starting.go().map_err(start_failure)?;
+    let started = starting.go().map_err(Failure::start)?;
     if args.detach {
         writeln!(io.stdout, "{}", c.id)?;
         return Ok(());
@@ -495,299 +482,13 @@ pub fn run(args: &RunArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
         close_at_end: true,
         detach_keys: Some(&keys),
     };
-    let code = attached(stream, input, c.config.tty, proxy, io)?;
+    let code = attach_client::attached(stream, input, c.config.tty, proxy, io)?;
     // An --rm container is gone by now: the shim reports the exit code
     // after removing it.
     if code == 0 {
         Ok(())
     } else {
         Err(Failure::new(code, String::new()))
-    }
-}
-
-/// A start failure as Docker prints it, with its exit code.
-pub fn start_failure(e: crate::container::StartError) -> Failure {
-    Failure::new(
-        e.code,
-        format!(
-            "berth: Error response from daemon: {}.",
-            e.message.trim_end_matches('.')
-        ),
-    )
-}
-
-/// The signals passed on to the container (Docker's client passes all it
-/// can catch; these are the ones a terminal or a supervisor sends).
-const PROXIED: [nix::sys::signal::Signal; 7] = {
-    use nix::sys::signal::Signal;
-    [
-        Signal::SIGHUP,
-        Signal::SIGINT,
-        Signal::SIGQUIT,
-        Signal::SIGTERM,
-        Signal::SIGUSR1,
-        Signal::SIGUSR2,
-        Signal::SIGALRM,
-    ]
-};
-
-/// Passes the signals berth receives on to a container, as docker's
-/// sig-proxy: they are blocked for berth and read from a signalfd by
-/// [`attached`], between the container's frames, so that no thread of
-/// its own waits for them.
-#[derive(Debug)]
-pub struct SignalProxy {
-    fd: nix::sys::signalfd::SignalFd,
-    runtime: crate::container::runc::Runtime,
-    id: String,
-}
-
-impl SignalProxy {
-    /// From now on, the proxied signals go to container `id`. Made
-    /// while berth runs one thread (a signal mask is a thread's; threads
-    /// made later inherit it) and after the container's shim was started
-    /// (which must not inherit it).
-    pub fn new(runtime: crate::container::runc::Runtime, id: &str) -> nix::Result<Self> {
-        use nix::sys::signal::SigSet;
-        use nix::sys::signalfd::{SfdFlags, SignalFd};
-        let mut set = SigSet::empty();
-        for s in PROXIED {
-            set.add(s);
-        }
-        set.thread_block()?;
-        let fd = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
-        Ok(Self {
-            fd,
-            runtime,
-            id: id.to_owned(),
-        })
-    }
-
-    /// Sends the signals received so far.
-    fn forward(&mut self) {
-        while let Ok(Some(info)) = self.fd.read_signal() {
-            if let Ok(sig) = nix::sys::signal::Signal::try_from(info.ssi_signo.cast_signed()) {
-                let _ = self
-                    .runtime
-                    .kill(&self.id, sig.as_str().trim_start_matches("SIG"));
-            }
-        }
-    }
-}
-
-/// Waits until `stream` has something to read, forwarding the signals the
-/// proxy receives meanwhile.
-fn wait_readable(stream: &UnixStream, proxy: &mut SignalProxy) {
-    use std::os::fd::AsRawFd;
-    loop {
-        let mut fds = [
-            libc::pollfd {
-                fd: stream.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: proxy.fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
-        // SAFETY: poll on two descriptors that live across the call, with
-        // the array's own length.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
-        if n < 0 {
-            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return;
-        }
-        if fds[1].revents != 0 {
-            proxy.forward();
-        }
-        if fds[0].revents != 0 {
-            return;
-        }
-    }
-}
-
-/// Puts berth's terminal in raw mode while a `-t` container is attached
-/// (restored when dropped), as the docker CLI does.
-struct RawTerminal {
-    saved: Option<nix::sys::termios::Termios>,
-}
-
-impl RawTerminal {
-    fn enter(tty: bool) -> Self {
-        use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
-        let stdin = std::io::stdin();
-        if !tty || !std::io::IsTerminal::is_terminal(&stdin) {
-            return Self { saved: None };
-        }
-        let Ok(saved) = tcgetattr(&stdin) else {
-            return Self { saved: None };
-        };
-        let mut raw = saved.clone();
-        cfmakeraw(&mut raw);
-        let _ = tcsetattr(&stdin, SetArg::TCSANOW, &raw);
-        Self { saved: Some(saved) }
-    }
-}
-
-impl Drop for RawTerminal {
-    fn drop(&mut self) {
-        if let Some(saved) = &self.saved {
-            let _ = nix::sys::termios::tcsetattr(
-                std::io::stdin(),
-                nix::sys::termios::SetArg::TCSANOW,
-                saved,
-            );
-        }
-    }
-}
-
-/// The size of berth's terminal, when it has one.
-fn terminal_size() -> Option<(u16, u16)> {
-    use std::os::fd::AsRawFd;
-    let mut size = libc::winsize {
-        ws_row: 0,
-        ws_col: 0,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    let fd = std::io::stdout().as_raw_fd();
-    // SAFETY: TIOCGWINSZ writes one winsize to the pointer, valid here.
-    let r = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &raw mut size) };
-    (r == 0 && size.ws_row > 0).then_some((size.ws_row, size.ws_col))
-}
-
-/// Sends the terminal's size now and whenever it changes.
-fn follow_size(mut conn: UnixStream) {
-    std::thread::spawn(move || {
-        let mut last = None;
-        loop {
-            let now = terminal_size();
-            if now != last
-                && let Some((rows, cols)) = now
-            {
-                let mut p = rows.to_be_bytes().to_vec();
-                p.extend_from_slice(&cols.to_be_bytes());
-                if attach::write_frame(&mut conn, Kind::Resize, &p).is_err() {
-                    return;
-                }
-                last = now;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
-    });
-}
-
-/// What an attached command does with berth's standard input.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Input<'a> {
-    /// Forward it to the container.
-    pub forward: bool,
-    /// At its end, close the container's input too (`run -i`, and
-    /// `attach` to a container whose input closes after one attach).
-    pub close_at_end: bool,
-    /// Leave (the container going on) when these keys are typed.
-    pub detach_keys: Option<&'a DetachKeys>,
-}
-
-/// Relays an attached container: berth's stdin as `input_plan` says,
-/// output to berth's stdout and stderr (one stream with `tty`, berth's
-/// terminal then in raw mode and its size followed); returns the exit
-/// code, 0 when the user detached.
-pub fn attached(
-    stream: UnixStream,
-    input_plan: Input<'_>,
-    tty: bool,
-    mut signals: Option<SignalProxy>,
-    io: &mut Io<'_>,
-) -> Result<i32, Failure> {
-    let _raw = RawTerminal::enter(tty);
-    if tty {
-        follow_size(stream.try_clone()?);
-    }
-    let detached = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    if input_plan.forward {
-        let close_at_end = input_plan.close_at_end;
-        let mut writer = stream.try_clone()?;
-        // As Docker: the detach keys are watched for on a terminal only.
-        let mut watcher = input_plan
-            .detach_keys
-            .filter(|_| tty)
-            .map(DetachKeys::watcher);
-        let detached = std::sync::Arc::clone(&detached);
-        // berth's own stdin handle is locked by the command line for its
-        // whole run: read the descriptor through a duplicate instead.
-        let mut input =
-            std::fs::File::from(std::os::fd::AsFd::as_fd(&std::io::stdin()).try_clone_to_owned()?);
-        std::thread::spawn(move || {
-            let mut buf = vec![0u8; 32 * 1024];
-            loop {
-                match input.read(&mut buf) {
-                    Ok(0) | Err(_) => {
-                        if close_at_end {
-                            let _ = attach::write_frame(&mut writer, Kind::CloseStdin, &[]);
-                        }
-                        break;
-                    }
-                    Ok(n) => {
-                        let mut pass = Vec::new();
-                        let (data, leave) = match watcher.as_mut() {
-                            Some(w) => {
-                                let leave = w.feed(&buf[..n], &mut pass);
-                                (pass.as_slice(), leave)
-                            }
-                            None => (&buf[..n], false),
-                        };
-                        if !data.is_empty()
-                            && attach::write_frame(&mut writer, Kind::Stdin, data).is_err()
-                        {
-                            break;
-                        }
-                        if leave {
-                            // The container goes on; this command leaves.
-                            detached.store(true, std::sync::atomic::Ordering::SeqCst);
-                            let _ = writer.shutdown(std::net::Shutdown::Both);
-                            break;
-                        }
-                    }
-                }
-            }
-        });
-    }
-    let mut reader = stream;
-    loop {
-        if let Some(proxy) = signals.as_mut() {
-            wait_readable(&reader, proxy);
-        }
-        match attach::read_frame(&mut reader) {
-            Ok(Some((Kind::Stdout, data))) => {
-                io.stdout.write_all(&data)?;
-                io.stdout.flush()?;
-            }
-            Ok(Some((Kind::Stderr, data))) => {
-                io.stderr.write_all(&data)?;
-                io.stderr.flush()?;
-            }
-            Ok(Some((Kind::Exit, data))) => return Ok(attach::code_of(&data)),
-            Ok(Some((Kind::Error, data))) => {
-                let code = attach::code_of(&data);
-                let msg = String::from_utf8_lossy(data.get(4..).unwrap_or_default()).into_owned();
-                return Err(Failure::new(
-                    code,
-                    format!("berth: Error response from daemon: {msg}."),
-                ));
-            }
-            Ok(Some(_)) => {}
-            Ok(None) | Err(_) if detached.load(std::sync::atomic::Ordering::SeqCst) => {
-                return Ok(0);
-            }
-            Ok(None) | Err(_) => {
-                return Err(Failure::new(125, "berth: the container's shim went away"));
-            }
-        }
     }
 }
 
@@ -803,26 +504,6 @@ pub fn create_only(args: &CreateArgs, g: &Globals, io: &mut Io<'_>) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn start_failures_say_error_response_from_daemon_once() {
-        let f = start_failure(crate::container::StartError {
-            code: 125,
-            message: "network nonet not found".into(),
-        });
-        assert_eq!(
-            f.message,
-            "berth: Error response from daemon: network nonet not found."
-        );
-        let f = start_failure(crate::container::StartError {
-            code: 127,
-            message: "exec: \"x\": not found.".into(),
-        });
-        assert_eq!(
-            f.message,
-            "berth: Error response from daemon: exec: \"x\": not found."
-        );
-    }
 
     #[test]
     fn a_missing_image_is_named_as_the_user_wrote_it() {

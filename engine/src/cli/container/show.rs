@@ -2,17 +2,19 @@
 
 use clap::Args;
 
-use super::Globals;
-use crate::cli::Io;
 use crate::cli::exit::Failure;
-use crate::format::inspect::{InspectFormat, Inspector};
+use crate::cli::flags::InspectFlags;
+use crate::cli::global::Globals;
+use crate::cli::io::Io;
+use crate::format::inspect::Inspector;
 
 /// `inspect`.
 #[derive(Debug, Args)]
+#[command(mut_arg("format", |a| a.help("Format output using a custom template")))]
 pub struct InspectArgs {
-    /// Format output using a custom template
-    #[arg(short = 'f', long, value_name = "string")]
-    pub format: Option<String>,
+    /// `-f, --format`.
+    #[command(flatten)]
+    pub format: InspectFlags,
     /// Display total file sizes
     #[arg(short = 's', long)]
     pub size: bool,
@@ -46,7 +48,7 @@ pub struct PortArgs {
 
 /// Runs `inspect`.
 pub fn inspect(a: &InspectArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
-    let format = InspectFormat::parse(a.format.as_deref()).map_err(|e| Failure::new(64, e))?;
+    let format = a.format.parse()?;
     let kind = a.kind.as_deref().unwrap_or("");
     if !["", "container", "image"].contains(&kind) {
         return Err(Failure::new(

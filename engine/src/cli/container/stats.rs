@@ -11,12 +11,12 @@ use std::time::Duration;
 use clap::Args;
 use gotmpl::tmap;
 
-use super::Globals;
-use crate::cli::Io;
 use crate::cli::exit::Failure;
-use crate::cli::image::units::{go_g, human_size_precision};
+use crate::cli::global::Globals;
+use crate::cli::io::Io;
 use crate::container::stats::{Figures, Reading, figures, layout, machine_memory, read};
 use crate::container::{Container, Engine, Status};
+use crate::format::units::{go_g, human_size_precision};
 use crate::format::{Row, TABLE_KEY, write_list};
 
 const TABLE: &str = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";

@@ -3,9 +3,9 @@
 
 use clap::Args;
 
-use super::Globals;
-use crate::cli::Io;
 use crate::cli::exit::Failure;
+use crate::cli::global::Globals;
+use crate::cli::io::Io;
 use crate::container::Status;
 use crate::container::stats::layout;
 use crate::container::top::{ProcessList, container_pids, parse_ps_output, validate_ps_args};

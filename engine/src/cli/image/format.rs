@@ -6,8 +6,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Local, SecondsFormat, Utc};
 use gotmpl::{Value, tmap};
 
-use super::units::{human_duration, human_size, human_size_precision};
 use crate::format::go_time::go_time_string;
+use crate::format::units::{human_duration, human_size, human_size_precision};
 use crate::format::{RAW_KEY, Row, TABLE_KEY};
 use crate::image::filter::Summary;
 use crate::image::history::HistoryItem;

@@ -7,9 +7,10 @@ use clap::Args;
 
 use super::format::{history_format, history_header, history_row};
 use super::{Opened, daemon, open_locked};
-use crate::cli::Io;
+use crate::cli::arity::{Arity, check_arity};
 use crate::cli::exit::Failure;
-use crate::cli::usage::{Arity, check_arity};
+use crate::cli::flags::ListFormat;
+use crate::cli::io::Io;
 use crate::format::write_list;
 use crate::image::history::history;
 
@@ -24,13 +25,9 @@ pub struct HistoryArgs {
     /// The image
     #[arg(value_name = "IMAGE")]
     pub image: Vec<String>,
-    /// Format output using a custom template:
-    /// 'table':            Print output in table format with column headers (default)
-    /// 'table TEMPLATE':   Print output in table format using the given Go template
-    /// 'json':             Print in JSON format
-    /// 'TEMPLATE':         Print output using the given Go template.
-    #[arg(long, value_name = "string", verbatim_doc_comment)]
-    pub format: Option<String>,
+    /// `--format`.
+    #[command(flatten)]
+    pub format: ListFormat,
     /// Print sizes and dates in human readable format
     #[arg(
         short = 'H',
@@ -79,7 +76,7 @@ impl HistoryArgs {
             .iter()
             .map(|item| history_row(item, !self.no_trunc, self.human, now))
             .collect();
-        let format = history_format(self.format.as_deref(), self.quiet);
+        let format = history_format(self.format.get(), self.quiet);
         let out = write_list(&format, &rows, &history_header(self.human))
             .map_err(|e| Failure::new(1, e))?;
         io.stdout.write_all(out.as_bytes())?;

@@ -6,8 +6,8 @@ use std::path::Path;
 use clap::Args;
 
 use super::{Opened, daemon, open_locked};
-use crate::cli::Io;
 use crate::cli::exit::Failure;
+use crate::cli::io::Io;
 use crate::image::import::{ImportOptions, import};
 use crate::image::reference::Reference;
 

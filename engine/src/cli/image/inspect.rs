@@ -4,18 +4,18 @@ use std::path::Path;
 
 use clap::Args;
 
-use super::{Opened, daemon_message, open_locked};
-use crate::cli::Io;
+use super::{Opened, open_locked};
+use crate::cli::arity::{Arity, check_arity};
 use crate::cli::exit::Failure;
-use crate::cli::usage::{Arity, check_arity};
-use crate::format::inspect::{InspectFormat, Inspector};
+use crate::cli::exit::daemon_message;
+use crate::cli::flags::InspectFlags;
+use crate::cli::io::Io;
+use crate::format::inspect::Inspector;
 use crate::image::inspect::{ImageInspect, inspect};
 use crate::image::{Digest, State, Store, layer_dirs};
 
 const PATH: &str = "berth image inspect";
 const USAGE: &str = "berth image inspect [OPTIONS] IMAGE [IMAGE...]";
-/// Docker's exit code for a template that does not parse.
-const TEMPLATE_ERROR_CODE: i32 = 64;
 
 /// `berth image inspect`.
 #[derive(Debug, Args)]
@@ -24,11 +24,9 @@ pub struct InspectArgs {
     /// Images, by tag, id or id prefix
     #[arg(value_name = "IMAGE")]
     pub images: Vec<String>,
-    /// Format output using a custom template:
-    /// 'json':             Print in JSON format
-    /// 'TEMPLATE':         Print output using the given Go template.
-    #[arg(short = 'f', long, value_name = "string", verbatim_doc_comment)]
-    pub format: Option<String>,
+    /// `-f, --format`.
+    #[command(flatten)]
+    pub format: InspectFlags,
 }
 
 impl InspectArgs {
@@ -36,8 +34,7 @@ impl InspectArgs {
     /// error, and the exit code is then 1.
     pub fn run(self, root: &Path, io: &mut Io<'_>) -> Result<(), Failure> {
         check_arity(PATH, USAGE, Arity::AtLeast(1), self.images.len())?;
-        let format = InspectFormat::parse(self.format.as_deref())
-            .map_err(|e| Failure::new(TEMPLATE_ERROR_CODE, e))?;
+        let format = self.format.parse()?;
         let Opened {
             store,
             lock: _lock,

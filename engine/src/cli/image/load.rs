@@ -6,9 +6,9 @@ use std::path::Path;
 use clap::Args;
 
 use super::{Opened, daemon, open_locked};
-use crate::cli::Io;
+use crate::cli::arity::{Arity, check_arity};
 use crate::cli::exit::Failure;
-use crate::cli::usage::{Arity, check_arity};
+use crate::cli::io::Io;
 use crate::image::archive::load;
 
 /// The usage line under the command path `path`.

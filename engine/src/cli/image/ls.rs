@@ -6,10 +6,11 @@ use chrono::Utc;
 use clap::Args;
 
 use super::format::{image_rows, images_format, images_header};
-use super::{Opened, at_most, daemon, open_locked};
-use crate::cli::Io;
+use super::{Opened, daemon, open_locked};
+use crate::cli::arity::{Arity, check_arity};
 use crate::cli::exit::Failure;
-use crate::cli::opts::parse_filter;
+use crate::cli::flags::{ListFilter, ListFormat};
+use crate::cli::io::Io;
 use crate::format::write_list;
 use crate::image::filter::{ImageFilters, LIST_KEYS};
 use crate::image::summaries;
@@ -31,16 +32,12 @@ pub struct LsArgs {
     /// Show digests
     #[arg(long)]
     pub digests: bool,
-    /// Filter output based on conditions provided
-    #[arg(short = 'f', long = "filter", value_name = "filter", value_parser = parse_filter)]
-    pub filter: Vec<String>,
-    /// Format output using a custom template:
-    /// 'table':            Print output in table format with column headers (default)
-    /// 'table TEMPLATE':   Print output in table format using the given Go template
-    /// 'json':             Print in JSON format
-    /// 'TEMPLATE':         Print output using the given Go template.
-    #[arg(long, value_name = "string", verbatim_doc_comment)]
-    pub format: Option<String>,
+    /// `-f, --filter`.
+    #[command(flatten)]
+    pub filters: ListFilter,
+    /// `--format`.
+    #[command(flatten)]
+    pub format: ListFormat,
     /// Don't truncate output
     #[arg(long = "no-trunc")]
     pub no_trunc: bool,
@@ -52,13 +49,13 @@ pub struct LsArgs {
 impl LsArgs {
     /// Lists the images.
     pub fn run(self, path: &str, root: &Path, io: &mut Io<'_>) -> Result<(), Failure> {
-        at_most(path, &usage(path), 1, self.reference.len())?;
+        check_arity(path, &usage(path), Arity::AtMost(1), self.reference.len())?;
         let Opened {
             store,
             lock: _lock,
             state,
         } = open_locked(root, false)?;
-        let mut filters = self.filter.clone();
+        let mut filters = self.filters.filter.clone();
         filters.extend(self.reference.iter().map(|r| format!("reference={r}")));
         let created_of = |name: &str| {
             let id = state.resolve(name)?;
@@ -76,7 +73,7 @@ impl LsArgs {
             })
             .flatten()
             .collect();
-        let format = images_format(self.format.as_deref(), self.quiet, self.digests);
+        let format = images_format(self.format.get(), self.quiet, self.digests);
         let out = write_list(&format, &rows, &images_header()).map_err(|e| Failure::new(1, e))?;
         io.stdout.write_all(out.as_bytes())?;
         Ok(())

@@ -12,14 +12,13 @@ pub mod prune;
 pub mod rm;
 pub mod save;
 pub mod tag;
-pub mod units;
 
 use std::path::Path;
 
-use clap::{Args, CommandFactory, Subcommand};
+use clap::{Args, Subcommand};
 
 use super::exit::Failure;
-use super::{Cli, Io, confirm};
+use super::io::Io;
 use crate::image::store::Lock;
 use crate::image::{ImageError, ImageUsers, State, Store};
 
@@ -95,24 +94,10 @@ pub enum ShortcutCommand {
 }
 
 /// Runs an `image` command on the store under `root`.
-pub fn run(args: ImageArgs, root: &Path, io: &mut Io<'_>) -> Result<(), Failure> {
-    let Some(command) = args.command else {
-        let mut cli = Cli::command();
-        if let Some(image) = cli.find_subcommand_mut("image") {
-            write!(io.stderr, "{}", image.render_help())?;
-        }
-        return Ok(());
-    };
+pub fn run(command: ImageCommand, root: &Path, io: &mut Io<'_>) -> Result<(), Failure> {
     let path = |name: &str| format!("berth image {name}");
     match command {
-        ImageCommand::Unknown(rest) => Err(Failure::new(
-            1,
-            format!(
-                "berth: unknown command: berth image {}\n\nUsage:  {USAGE}\n\n\
-                 Run 'berth image --help' for more information",
-                rest.first().map_or("", String::as_str)
-            ),
-        )),
+        ImageCommand::Unknown(rest) => Err(Failure::unknown_command("image", USAGE, &rest)),
         ImageCommand::History(a) => a.run(&path("history"), root, io),
         ImageCommand::Import(a) => a.run(&path("import"), root, io),
         ImageCommand::Inspect(a) => a.run(root, io),
@@ -172,27 +157,7 @@ pub fn image_users(root: &Path) -> Box<dyn ImageUsers> {
 
 /// An image store error worded as docker prints daemon errors, exit 1.
 fn daemon(err: &ImageError) -> Failure {
-    Failure::new(1, daemon_message(err))
-}
-
-/// `Error response from daemon: …`.
-fn daemon_message(err: &ImageError) -> String {
-    format!("Error response from daemon: {err}")
-}
-
-/// Docker's usage error for too many arguments.
-fn at_most(path: &str, usage: &str, max: usize, given: usize) -> Result<(), Failure> {
-    if given <= max {
-        return Ok(());
-    }
-    let noun = if max == 1 { "argument" } else { "arguments" };
-    Err(Failure::new(
-        1,
-        format!(
-            "berth: '{path}' requires at most {max} {noun}\n\nUsage:  {usage}\n\n\
-             See '{path} --help' for more information"
-        ),
-    ))
+    Failure::daemon(err)
 }
 
 #[cfg(test)]

@@ -5,12 +5,12 @@ use std::path::Path;
 use chrono::Utc;
 use clap::Args;
 
-use super::units::human_size;
-use super::{confirm, daemon, image_users, open_store};
-use crate::cli::Io;
+use super::{daemon, image_users, open_store};
+use crate::cli::arity::{Arity, check_arity};
 use crate::cli::exit::Failure;
-use crate::cli::opts::parse_filter;
-use crate::cli::usage::{Arity, check_arity};
+use crate::cli::flags::PruneFlags;
+use crate::cli::io::Io;
+use crate::format::units::human_size;
 use crate::image::delete::DeleteRecord;
 use crate::image::filter::{ImageFilters, PRUNE_KEYS};
 use crate::image::{remove, summaries};
@@ -35,12 +35,9 @@ pub struct PruneArgs {
     /// Remove all unused images, not just dangling ones
     #[arg(short, long)]
     pub all: bool,
-    /// Provide filter values (e.g. "until=<timestamp>")
-    #[arg(long, value_name = "filter", value_parser = parse_filter)]
-    pub filter: Vec<String>,
-    /// Do not prompt for confirmation
-    #[arg(short, long)]
-    pub force: bool,
+    /// `--filter`, `-f, --force`.
+    #[command(flatten)]
+    pub prune: PruneFlags,
 }
 
 impl PruneArgs {
@@ -52,13 +49,18 @@ impl PruneArgs {
         } else {
             WARNING_DANGLING
         };
-        if !self.force && !confirm(io, warning)? {
+        if !self.prune.force.confirmed(io, warning)? {
             return Ok(());
         }
         let store = open_store(root)?;
         let users = image_users(root);
-        let filters = ImageFilters::parse(&self.filter, PRUNE_KEYS, |_| Ok(Utc::now()), Utc::now())
-            .map_err(|e| daemon(&e))?;
+        let filters = ImageFilters::parse(
+            &self.prune.filter,
+            PRUNE_KEYS,
+            |_| Ok(Utc::now()),
+            Utc::now(),
+        )
+        .map_err(|e| daemon(&e))?;
         let state = store.state().map_err(|e| daemon(&e))?;
         let mut names = Vec::new();
         for image in summaries(&store, &state).map_err(|e| daemon(&e))? {

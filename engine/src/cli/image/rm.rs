@@ -4,10 +4,11 @@ use std::path::Path;
 
 use clap::Args;
 
-use super::{daemon_message, image_users, open_store};
-use crate::cli::Io;
+use super::{image_users, open_store};
+use crate::cli::arity::{Arity, check_arity};
 use crate::cli::exit::Failure;
-use crate::cli::usage::{Arity, check_arity};
+use crate::cli::exit::daemon_message;
+use crate::cli::io::Io;
 use crate::image::remove;
 
 /// The usage line under the command path `path`.

@@ -5,9 +5,9 @@ use std::path::Path;
 use clap::Args;
 
 use super::{Opened, daemon, open_locked};
-use crate::cli::Io;
+use crate::cli::arity::{Arity, check_arity};
 use crate::cli::exit::Failure;
-use crate::cli::usage::{Arity, check_arity};
+use crate::cli::io::Io;
 use crate::image::ImageError;
 use crate::image::archive::{save, save_selection, save_to_file};
 

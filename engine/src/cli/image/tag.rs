@@ -6,9 +6,9 @@ use chrono::Utc;
 use clap::Args;
 
 use super::{Opened, daemon, open_locked};
-use crate::cli::Io;
+use crate::cli::arity::{Arity, check_arity};
 use crate::cli::exit::Failure;
-use crate::cli::usage::{Arity, check_arity};
+use crate::cli::io::Io;
 use crate::image::config::go_rfc3339_nano;
 use crate::image::reference::{Reference, ReferenceError, is_full_hex_id};
 

@@ -6,9 +6,9 @@ use clap::Args;
 use netd_api::client::Client;
 use netd_api::types::{EndpointIpamConfig, EndpointSettings, NetworkConnectRequest};
 
+use crate::cli::arity::{Arity, check_arity};
 use crate::cli::exit::Failure;
 use crate::cli::opts::{driver_opts, validate_link};
-use crate::cli::usage::{Arity, check_arity};
 
 const PATH: &str = "berth network connect";
 const USAGE: &str = "berth network connect [OPTIONS] NETWORK CONTAINER";
@@ -65,7 +65,7 @@ impl ConnectArgs {
 
     /// Refuses, as Docker does, a berth container that runs with no
     /// network (`--network none`): it has no sandbox in netd to connect.
-    pub fn check_container(&self, g: &crate::cli::container::Globals) -> Result<(), Failure> {
+    pub fn check_container(&self, g: &crate::cli::global::Globals) -> Result<(), Failure> {
         let Some(term) = &self.container else {
             return Ok(());
         };
@@ -122,8 +122,8 @@ mod tests {
     use clap::Parser;
 
     use super::*;
+    use crate::cli::command::{Cli, TopCommand};
     use crate::cli::network::NetworkCommand;
-    use crate::cli::{Cli, TopCommand};
 
     fn parse(args: &[&str]) -> ConnectArgs {
         let mut argv = vec!["berth", "network", "connect"];

@@ -5,10 +5,10 @@ use netd_api::client::Client;
 use netd_api::types::{ConfigReference, Ipam, NetworkCreateRequest};
 
 use super::ipam::ipam_config;
-use crate::cli::Io;
+use crate::cli::arity::{Arity, check_arity};
 use crate::cli::exit::Failure;
+use crate::cli::io::Io;
 use crate::cli::opts::{kv_map, validate_label};
-use crate::cli::usage::{Arity, check_arity};
 
 const PATH: &str = "berth network create";
 const USAGE: &str = "berth network create [OPTIONS] NETWORK";
@@ -132,8 +132,8 @@ mod tests {
     use clap::Parser;
 
     use super::*;
+    use crate::cli::command::{Cli, TopCommand};
     use crate::cli::network::NetworkCommand;
-    use crate::cli::{Cli, TopCommand};
 
     fn parse(args: &[&str]) -> CreateArgs {
         let mut argv = vec!["berth", "network", "create"];

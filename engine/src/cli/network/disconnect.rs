@@ -4,8 +4,8 @@ use clap::Args;
 use netd_api::client::Client;
 use netd_api::types::NetworkDisconnectRequest;
 
+use crate::cli::arity::{Arity, check_arity};
 use crate::cli::exit::Failure;
-use crate::cli::usage::{Arity, check_arity};
 
 const PATH: &str = "berth network disconnect";
 const USAGE: &str = "berth network disconnect [OPTIONS] NETWORK CONTAINER";

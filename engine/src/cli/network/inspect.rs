@@ -3,16 +3,15 @@
 use clap::Args;
 use netd_api::client::Client;
 
-use crate::cli::Io;
+use crate::cli::arity::{Arity, check_arity};
 use crate::cli::exit::{Failure, client_message};
-use crate::cli::usage::{Arity, check_arity};
-use crate::format::inspect::{InspectFormat, Inspector};
+use crate::cli::flags::InspectFlags;
+use crate::cli::io::Io;
+use crate::format::inspect::Inspector;
 use crate::format::network::add_go_aliases;
 
 const PATH: &str = "berth network inspect";
 const USAGE: &str = "berth network inspect [OPTIONS] NETWORK [NETWORK...]";
-/// Docker's exit code for a template that does not parse.
-const TEMPLATE_ERROR_CODE: i32 = 64;
 
 /// `berth network inspect`.
 #[derive(Debug, Args)]
@@ -21,11 +20,9 @@ pub struct InspectArgs {
     /// Networks, by name, id or id prefix
     #[arg(value_name = "NETWORK")]
     pub networks: Vec<String>,
-    /// Format output using a custom template:
-    /// 'json':             Print in JSON format
-    /// 'TEMPLATE':         Print output using the given Go template.
-    #[arg(short = 'f', long, value_name = "string", verbatim_doc_comment)]
-    pub format: Option<String>,
+    /// `-f, --format`.
+    #[command(flatten)]
+    pub format: InspectFlags,
     /// Verbose output for diagnostics
     #[arg(short = 'v', long)]
     pub verbose: bool,
@@ -40,8 +37,7 @@ impl InspectArgs {
     /// Prints the networks; those that cannot be had are reported on
     /// standard error, and the exit code is then 1.
     pub async fn run(self, client: &Client, io: &mut Io<'_>) -> Result<(), Failure> {
-        let format = InspectFormat::parse(self.format.as_deref())
-            .map_err(|e| Failure::new(TEMPLATE_ERROR_CODE, e))?;
+        let format = self.format.parse()?;
         let mut inspector = Inspector::new(format, add_go_aliases);
         for name in &self.networks {
             match client.network(name).await {

@@ -9,10 +9,11 @@ pub mod ls;
 pub mod prune;
 pub mod rm;
 
-use clap::{Args, CommandFactory, Subcommand};
+use clap::{Args, Subcommand};
 
 use super::exit::Failure;
-use super::{Cli, Io};
+use super::global::Globals;
+use super::io::Io;
 
 /// The `network` usage line.
 const USAGE: &str = "berth network COMMAND";
@@ -50,31 +51,12 @@ pub enum NetworkCommand {
     Unknown(Vec<String>),
 }
 
-/// Runs a `network` command against the netd at `host`; `g` locates
-/// berth's containers, which `connect` checks first.
-pub fn run(
-    args: NetworkArgs,
-    host: &str,
-    g: &crate::cli::container::Globals,
-    io: &mut Io<'_>,
-) -> Result<(), Failure> {
-    let Some(command) = args.command else {
-        let mut root = Cli::command();
-        if let Some(network) = root.find_subcommand_mut("network") {
-            write!(io.stderr, "{}", network.render_help())?;
-        }
-        return Ok(());
-    };
+/// Runs a `network` command against the netd at `g.netd_host`; `g` also
+/// locates berth's containers, which `connect` checks first.
+pub fn run(command: NetworkCommand, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
     match &command {
         NetworkCommand::Unknown(rest) => {
-            return Err(Failure::new(
-                1,
-                format!(
-                    "berth: unknown command: berth network {}\n\nUsage:  {USAGE}\n\n\
-                     Run 'berth network --help' for more information",
-                    rest.first().map_or("", String::as_str)
-                ),
-            ));
+            return Err(Failure::unknown_command("network", USAGE, rest));
         }
         NetworkCommand::Connect(a) => {
             a.check()?;
@@ -87,8 +69,8 @@ pub fn run(
         NetworkCommand::Prune(a) => a.check()?,
         NetworkCommand::Rm(a) => a.check()?,
     }
-    let client =
-        netd_api::blocking::Client::new(host).map_err(|e| Failure::new(1, e.to_string()))?;
+    let client = netd_api::blocking::Client::new(&g.netd_host)
+        .map_err(|e| Failure::new(1, e.to_string()))?;
     // Each command answers with its own failure; the client's own errors
     // (none: it has no deadline) would be exit 1.
     let done = client.run(async move |client| {

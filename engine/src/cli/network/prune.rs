@@ -3,10 +3,11 @@
 use clap::Args;
 use netd_api::client::Client;
 
-use crate::cli::Io;
+use crate::cli::arity::{Arity, check_arity};
 use crate::cli::exit::Failure;
-use crate::cli::opts::{filters_json, parse_filter};
-use crate::cli::usage::{Arity, check_arity};
+use crate::cli::flags::PruneFlags;
+use crate::cli::io::Io;
+use crate::cli::opts::filters_json;
 
 const PATH: &str = "berth network prune";
 const USAGE: &str = "berth network prune [OPTIONS]";
@@ -22,12 +23,9 @@ pub struct PruneArgs {
     /// Arguments (an error).
     #[arg(hide = true)]
     pub extra: Vec<String>,
-    /// Provide filter values (e.g. "until=<timestamp>")
-    #[arg(long, value_name = "filter", value_parser = parse_filter)]
-    pub filter: Vec<String>,
-    /// Do not prompt for confirmation
-    #[arg(short, long)]
-    pub force: bool,
+    /// `--filter`, `-f, --force`.
+    #[command(flatten)]
+    pub prune: PruneFlags,
 }
 
 impl PruneArgs {
@@ -39,10 +37,10 @@ impl PruneArgs {
     /// Asks (unless forced), prunes, and lists what was deleted. A `no`
     /// ends the command quietly with exit code 0, as docker does.
     pub async fn run(self, client: &Client, io: &mut Io<'_>) -> Result<(), Failure> {
-        if !self.force && !confirm(io)? {
+        if !self.prune.force.confirmed(io, WARNING)? {
             return Ok(());
         }
-        let filters = filters_json(&self.filter);
+        let filters = filters_json(&self.prune.filter);
         let report = client
             .networks_prune(filters.as_deref())
             .await
@@ -51,11 +49,6 @@ impl PruneArgs {
             .write_all(deleted_report(&report.networks_deleted).as_bytes())?;
         Ok(())
     }
-}
-
-/// Prints the warning and reads the answer: `y` or `Y` (spaces aside).
-fn confirm(io: &mut Io<'_>) -> Result<bool, Failure> {
-    crate::cli::confirm(io, WARNING)
 }
 
 /// `Deleted Networks:` and one name a line, then an empty line; nothing
@@ -84,26 +77,5 @@ mod tests {
             "Deleted Networks:\na\nb\n\n"
         );
         assert_eq!(deleted_report(&[]), "");
-    }
-
-    #[test]
-    fn only_y_confirms() {
-        for (answer, yes) in [
-            ("y\n", true),
-            (" Y \n", true),
-            ("yes\n", false),
-            ("\n", false),
-            ("", false),
-        ] {
-            let mut input = answer.as_bytes();
-            let (mut out, mut err) = (Vec::new(), Vec::new());
-            let mut io = Io {
-                stdin: &mut input,
-                stdout: &mut out,
-                stderr: &mut err,
-            };
-            assert_eq!(confirm(&mut io).unwrap(), yes, "{answer:?}");
-            assert_eq!(String::from_utf8(out).unwrap(), WARNING);
-        }
     }
 }

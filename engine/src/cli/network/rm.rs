@@ -3,9 +3,9 @@
 use clap::Args;
 use netd_api::client::Client;
 
-use crate::cli::Io;
+use crate::cli::arity::{Arity, check_arity};
 use crate::cli::exit::{Failure, client_message};
-use crate::cli::usage::{Arity, check_arity};
+use crate::cli::io::Io;
 
 const PATH: &str = "berth network rm";
 const USAGE: &str = "berth network rm NETWORK [NETWORK...]";

@@ -10,13 +10,14 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use gotmpl::{Value, tmap};
 
-use crate::cli::Io;
-use crate::cli::container::Globals;
 use crate::cli::container::ps::status_text;
 use crate::cli::exit::Failure;
+use crate::cli::flags::ListFormat;
+use crate::cli::global::Globals;
 use crate::cli::image::format::{image_rows, images_header};
-use crate::cli::image::units::{human_duration, human_size, human_size_precision};
+use crate::cli::io::Io;
 use crate::container::{Container, Containers};
+use crate::format::units::{human_duration, human_size, human_size_precision};
 use crate::format::{JSON_KEY, Row, TABLE_KEY, write_list};
 use crate::image::filter::Summary;
 use crate::image::{Digest, Store, summaries};
@@ -37,13 +38,9 @@ pub struct DfArgs {
     /// Show detailed information on space usage
     #[arg(short, long)]
     pub verbose: bool,
-    /// Format output using a custom template:
-    /// 'table':            Print output in table format with column headers (default)
-    /// 'table TEMPLATE':   Print output in table format using the given Go template
-    /// 'json':             Print in JSON format
-    /// 'TEMPLATE':         Print output using the given Go template.
-    #[arg(long, value_name = "string", verbatim_doc_comment)]
-    pub format: Option<String>,
+    /// `--format`.
+    #[command(flatten)]
+    pub format: ListFormat,
 }
 
 /// One image and what of it is shared.
@@ -397,7 +394,7 @@ pub fn gather(g: &Globals) -> Result<DiskUsage, Failure> {
 impl DfArgs {
     /// Prints the usage.
     pub fn run(self, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
-        let format = self.format.as_deref().filter(|f| !f.is_empty());
+        let format = self.format.get().filter(|f| !f.is_empty());
         let du = gather(g)?;
         let now = Utc::now();
         let out = if self.verbose {

@@ -10,21 +10,20 @@ use serde_json::{Value, json};
 
 use super::version::VERSION;
 use super::{RuntimeInfo, kernel_version, netd_info, render, text};
-use crate::cli::Io;
-use crate::cli::container::Globals;
 use crate::cli::exit::Failure;
-use crate::cli::image::units::go_g;
+use crate::cli::flags::InspectFlags;
+use crate::cli::global::Globals;
+use crate::cli::io::Io;
 use crate::container::{Container, Containers, Status};
+use crate::format::units::go_g;
 use crate::spec::cgroup_stats::{CgroupLayout, detect_layout};
 
 /// `berth info`.
 #[derive(Debug, Args)]
 pub struct InfoArgs {
-    /// Format output using a custom template:
-    /// 'json':             Print in JSON format
-    /// 'TEMPLATE':         Print output using the given Go template.
-    #[arg(short = 'f', long, value_name = "string", verbatim_doc_comment)]
-    pub format: Option<String>,
+    /// `-f, --format`.
+    #[command(flatten)]
+    pub format: InspectFlags,
 }
 
 /// Containers by state: (running, paused, stopped), as docker counts them.
@@ -258,7 +257,7 @@ pub fn render_default(info: &Value) -> String {
 impl InfoArgs {
     /// Prints the information.
     pub fn run(self, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
-        let out = render(self.format.as_deref(), &gather(g), 0, render_default)?;
+        let out = render(self.format.get(), &gather(g), 0, render_default)?;
         io.stdout.write_all(out.as_bytes())?;
         Ok(())
     }

@@ -9,21 +9,20 @@ pub mod version;
 
 use std::time::Duration;
 
-use clap::{Args, CommandFactory, Subcommand};
+use clap::{Args, Subcommand};
 use netd_api::client::{Client, ClientError};
 use serde_json::Value;
 
 use super::exit::Failure;
-use super::{Cli, Io};
-use crate::cli::container::Globals;
+use super::flags::TEMPLATE_ERROR_CODE;
+use super::global::Globals;
+use super::io::Io;
 use crate::format::inspect::InspectFormat;
 use crate::format::tabwriter::align;
 use crate::format::template::{self, from_json};
 
 /// The `system` usage line.
 const USAGE: &str = "berth system COMMAND";
-/// Docker's exit code for a template that does not parse.
-const TEMPLATE_ERROR_CODE: i32 = 64;
 
 /// `berth system`.
 #[derive(Debug, Args)]
@@ -49,39 +48,13 @@ pub enum SystemCommand {
 }
 
 /// Runs a `system` command.
-pub fn run(args: SystemArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
-    let Some(command) = args.command else {
-        return group_help("system", io);
-    };
+pub fn run(command: SystemCommand, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
     match command {
-        SystemCommand::Unknown(rest) => Err(unknown_command("system", USAGE, &rest)),
+        SystemCommand::Unknown(rest) => Err(Failure::unknown_command("system", USAGE, &rest)),
         SystemCommand::Df(a) => a.run(g, io),
         SystemCommand::Info(a) => a.run(g, io),
         SystemCommand::Prune(a) => a.run(g, io),
     }
-}
-
-/// A command group given alone (`berth system`): its help on standard
-/// error, exit 0, as docker does.
-pub fn group_help(group: &str, io: &mut Io<'_>) -> Result<(), Failure> {
-    let mut cli = Cli::command();
-    if let Some(command) = cli.find_subcommand_mut(group) {
-        write!(io.stderr, "{}", command.render_help())?;
-    }
-    Ok(())
-}
-
-/// Docker's error for an unknown command of a group (`usage` its usage
-/// line, `rest` what followed the group's name).
-pub fn unknown_command(group: &str, usage: &str, rest: &[String]) -> Failure {
-    Failure::new(
-        1,
-        format!(
-            "berth: unknown command: berth {group} {}\n\nUsage:  {usage}\n\n\
-             Run 'berth {group} --help' for more information",
-            rest.first().map_or("", String::as_str)
-        ),
-    )
 }
 
 /// Runs `f` with a client of netd, giving up after two seconds.

@@ -10,14 +10,14 @@ use std::path::Path;
 use clap::Args;
 
 use super::with_netd;
-use crate::cli::Io;
-use crate::cli::confirm;
-use crate::cli::container::Globals;
 use crate::cli::container::lifecycle;
 use crate::cli::exit::Failure;
-use crate::cli::image::units::human_size;
+use crate::cli::flags::{Force, PruneFlags};
+use crate::cli::global::Globals;
+use crate::cli::io::Io;
 use crate::cli::volume::prune::{deleted_section, prune as prune_volumes};
 use crate::container::Status;
+use crate::format::units::human_size;
 use crate::image::{Digest, Store};
 use crate::volume::filter::VolumeFilters;
 use crate::volume::size::dir_size;
@@ -31,9 +31,9 @@ pub struct PruneArgs {
     /// Prune anonymous volumes
     #[arg(long)]
     pub volumes: bool,
-    /// Do not prompt for confirmation
-    #[arg(short, long)]
-    pub force: bool,
+    /// `-f, --force`.
+    #[command(flatten)]
+    pub force: Force,
 }
 
 /// The question docker asks first.
@@ -101,7 +101,7 @@ fn layers_bytes(root: &Path) -> u64 {
 impl PruneArgs {
     /// Asks (unless forced), prunes each part, and reports.
     pub fn run(self, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
-        if !self.force && !confirm(io, &warning(self.all, self.volumes))? {
+        if !self.force.confirmed(io, &warning(self.all, self.volumes))? {
             return Ok(());
         }
         let mut reclaimed = 0;
@@ -126,7 +126,13 @@ impl PruneArgs {
             })
             .collect();
         let report = captured(io, |cap| {
-            lifecycle::prune(&lifecycle::PruneArgs { force: true }, g, cap)
+            lifecycle::prune(
+                &lifecycle::PruneArgs {
+                    force: Force { force: true },
+                },
+                g,
+                cap,
+            )
         })?;
         reclaimed += stopped
             .iter()
@@ -155,8 +161,10 @@ impl PruneArgs {
             crate::cli::image::prune::PruneArgs {
                 extra: Vec::new(),
                 all: self.all,
-                filter: Vec::new(),
-                force: true,
+                prune: PruneFlags {
+                    filter: Vec::new(),
+                    force: Force { force: true },
+                },
             }
             .run(&g.root, cap)
         })?;

@@ -6,9 +6,10 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use super::{RuntimeInfo, kernel_version, netd_version, render, text};
-use crate::cli::Io;
-use crate::cli::container::Globals;
 use crate::cli::exit::Failure;
+use crate::cli::flags::InspectFlags;
+use crate::cli::global::Globals;
+use crate::cli::io::Io;
 use crate::format::tabwriter::align;
 use crate::image::config::go_arch;
 
@@ -18,11 +19,9 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// `berth version`.
 #[derive(Debug, Args)]
 pub struct VersionArgs {
-    /// Format output using a custom template:
-    /// 'json':             Print in JSON format
-    /// 'TEMPLATE':         Print output using the given Go template.
-    #[arg(short = 'f', long, value_name = "string", verbatim_doc_comment)]
-    pub format: Option<String>,
+    /// `-f, --format`.
+    #[command(flatten)]
+    pub format: InspectFlags,
 }
 
 /// The version data, in Docker's `types.Version` shape (`Client`,
@@ -116,7 +115,7 @@ impl VersionArgs {
             .map(|c| format!("unix://{}", c.socket().display()))
             .unwrap_or_else(|_| g.netd_host.clone());
         let data = version_data(runtime.as_ref(), netd.as_ref(), &socket);
-        let out = render(self.format.as_deref(), &data, 20, render_default)?;
+        let out = render(self.format.get(), &data, 20, render_default)?;
         io.stdout.write_all(out.as_bytes())?;
         Ok(())
     }

@@ -5,8 +5,9 @@ use std::path::Path;
 use clap::Args;
 
 use super::{daemon, open};
-use crate::cli::Io;
+use crate::cli::arity::{Arity, check_arity};
 use crate::cli::exit::Failure;
+use crate::cli::io::Io;
 use crate::cli::opts::{kv_map, validate_label};
 use crate::volume::VolumeMeta;
 
@@ -37,15 +38,7 @@ pub struct CreateArgs {
 impl CreateArgs {
     /// Makes the volume and prints its name.
     pub fn run(self, root: &Path, io: &mut Io<'_>) -> Result<(), Failure> {
-        if self.names.len() > 1 {
-            return Err(Failure::new(
-                1,
-                format!(
-                    "berth: '{PATH}' requires at most 1 argument\n\nUsage:  {USAGE}\n\n\
-                     See '{PATH} --help' for more information"
-                ),
-            ));
-        }
+        check_arity(PATH, USAGE, Arity::AtMost(1), self.names.len())?;
         let name = match (self.names.first(), &self.name) {
             (Some(_), Some(_)) => {
                 return Err(Failure::new(

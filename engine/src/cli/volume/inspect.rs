@@ -5,15 +5,14 @@ use std::path::Path;
 use clap::Args;
 
 use super::open;
-use crate::cli::Io;
+use crate::cli::arity::{Arity, check_arity};
 use crate::cli::exit::Failure;
-use crate::cli::usage::{Arity, check_arity};
-use crate::format::inspect::{InspectFormat, Inspector};
+use crate::cli::flags::InspectFlags;
+use crate::cli::io::Io;
+use crate::format::inspect::Inspector;
 
 const PATH: &str = "berth volume inspect";
 const USAGE: &str = "berth volume inspect [OPTIONS] VOLUME [VOLUME...]";
-/// Docker's exit code for a template that does not parse.
-const TEMPLATE_ERROR_CODE: i32 = 64;
 
 /// `berth volume inspect`.
 #[derive(Debug, Args)]
@@ -22,11 +21,9 @@ pub struct InspectArgs {
     /// Volumes, by name
     #[arg(value_name = "VOLUME")]
     pub volumes: Vec<String>,
-    /// Format output using a custom template:
-    /// 'json':             Print in JSON format
-    /// 'TEMPLATE':         Print output using the given Go template.
-    #[arg(short = 'f', long, value_name = "string", verbatim_doc_comment)]
-    pub format: Option<String>,
+    /// `-f, --format`.
+    #[command(flatten)]
+    pub format: InspectFlags,
 }
 
 impl InspectArgs {
@@ -34,8 +31,7 @@ impl InspectArgs {
     /// error, and the exit code is then 1.
     pub fn run(self, root: &Path, io: &mut Io<'_>) -> Result<(), Failure> {
         check_arity(PATH, USAGE, Arity::AtLeast(1), self.volumes.len())?;
-        let format = InspectFormat::parse(self.format.as_deref())
-            .map_err(|e| Failure::new(TEMPLATE_ERROR_CODE, e))?;
+        let format = self.format.parse()?;
         let volumes = open(root)?;
         let mut inspector = Inspector::new(format, |_| {});
         for name in &self.volumes {

@@ -7,11 +7,11 @@ use clap::Args;
 use gotmpl::{Value, tmap};
 
 use super::{container_use, open};
-use crate::cli::Io;
-use crate::cli::container::Globals;
+use crate::cli::arity::{Arity, check_arity};
 use crate::cli::exit::Failure;
-use crate::cli::opts::parse_filter;
-use crate::cli::usage::{Arity, check_arity};
+use crate::cli::flags::{ListFilter, ListFormat};
+use crate::cli::global::Globals;
+use crate::cli::io::Io;
 use crate::format::natural_order::natural_cmp;
 use crate::format::{RAW_KEY, Row, TABLE_KEY, write_list};
 use crate::volume::Volume;
@@ -25,21 +25,20 @@ pub const TABLE: &str = "table {{.Driver}}\t{{.Name}}";
 
 /// `berth volume ls`.
 #[derive(Debug, Args)]
-#[command(override_usage = USAGE)]
+#[command(
+    override_usage = USAGE,
+    mut_arg("filter", |a| a.help("Provide filter values (e.g. \"dangling=true\")"))
+)]
 pub struct LsArgs {
     /// Arguments (an error).
     #[arg(hide = true)]
     pub extra: Vec<String>,
-    /// Provide filter values (e.g. "dangling=true")
-    #[arg(short = 'f', long = "filter", value_name = "filter", value_parser = parse_filter)]
-    pub filter: Vec<String>,
-    /// Format output using a custom template:
-    /// 'table':            Print output in table format with column headers (default)
-    /// 'table TEMPLATE':   Print output in table format using the given Go template
-    /// 'json':             Print in JSON format
-    /// 'TEMPLATE':         Print output using the given Go template.
-    #[arg(long, value_name = "string", verbatim_doc_comment)]
-    pub format: Option<String>,
+    /// `-f, --filter`.
+    #[command(flatten)]
+    pub filters: ListFilter,
+    /// `--format`.
+    #[command(flatten)]
+    pub format: ListFormat,
     /// Only display volume names
     #[arg(short, long)]
     pub quiet: bool,
@@ -96,14 +95,14 @@ impl LsArgs {
     /// Lists the volumes, by name.
     pub fn run(self, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
         check_arity(PATH, USAGE, Arity::None, self.extra.len())?;
-        let filters = VolumeFilters::parse(&self.filter, LIST_KEYS)
+        let filters = VolumeFilters::parse(&self.filters.filter, LIST_KEYS)
             .map_err(|e| Failure::new(1, format!("Error response from daemon: {e}")))?;
         let mut volumes = open(&g.root)?.list().map_err(|e| super::daemon(&e))?;
         let users = container_use(g)?;
         volumes.retain(|v| filters.keep(v, users.volume_links(&v.name)));
         volumes.sort_by(|a, b| natural_cmp(&a.name, &b.name));
         let rows: Vec<Row> = volumes.iter().map(row).collect();
-        let format = list_format(self.format.as_deref(), self.quiet);
+        let format = list_format(self.format.get(), self.quiet);
         let out = write_list(&format, &rows, &header()).map_err(|e| Failure::new(1, e))?;
         io.stdout.write_all(out.as_bytes())?;
         Ok(())

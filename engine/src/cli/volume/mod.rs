@@ -11,10 +11,9 @@ use std::path::Path;
 
 use clap::{Args, Subcommand};
 
-use super::Io;
-use super::container::Globals;
 use super::exit::Failure;
-use super::system::{group_help, unknown_command};
+use super::global::Globals;
+use super::io::Io;
 use crate::container::Containers;
 use crate::volume::{ContainerUse, VolumeError, Volumes};
 
@@ -51,12 +50,9 @@ pub enum VolumeCommand {
 }
 
 /// Runs a `volume` command.
-pub fn run(args: VolumeArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
-    let Some(command) = args.command else {
-        return group_help("volume", io);
-    };
+pub fn run(command: VolumeCommand, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
     match command {
-        VolumeCommand::Unknown(rest) => Err(unknown_command("volume", USAGE, &rest)),
+        VolumeCommand::Unknown(rest) => Err(Failure::unknown_command("volume", USAGE, &rest)),
         VolumeCommand::Create(a) => a.run(&g.root, io),
         VolumeCommand::Inspect(a) => a.run(&g.root, io),
         VolumeCommand::Ls(a) => a.run(g, io),
@@ -67,7 +63,7 @@ pub fn run(args: VolumeArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure
 
 /// `Error response from daemon: …`, exit 1.
 fn daemon(e: &VolumeError) -> Failure {
-    Failure::new(1, format!("Error response from daemon: {e}"))
+    Failure::daemon(e)
 }
 
 /// Opens the volumes under `root`.
@@ -79,7 +75,7 @@ fn open(root: &Path) -> Result<Volumes, Failure> {
 fn container_use(g: &Globals) -> Result<ContainerUse, Failure> {
     Containers::open(&g.root, &g.runroot)
         .and_then(|store| ContainerUse::scan(&store))
-        .map_err(|e| Failure::new(1, format!("Error response from daemon: {e}")))
+        .map_err(|e| Failure::daemon(&e))
 }
 
 #[cfg(test)]

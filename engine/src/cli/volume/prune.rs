@@ -4,12 +4,12 @@
 use clap::Args;
 
 use super::{container_use, daemon, open};
-use crate::cli::Io;
-use crate::cli::container::Globals;
+use crate::cli::arity::{Arity, check_arity};
 use crate::cli::exit::Failure;
-use crate::cli::image::units::human_size;
-use crate::cli::opts::parse_filter;
-use crate::cli::usage::{Arity, check_arity};
+use crate::cli::flags::PruneFlags;
+use crate::cli::global::Globals;
+use crate::cli::io::Io;
+use crate::format::units::human_size;
 use crate::volume::filter::{PRUNE_KEYS, VolumeFilters};
 use crate::volume::store::Pruned;
 
@@ -25,7 +25,10 @@ pub const WARNING_ALL: &str = "WARNING! This will remove all local volumes not u
 
 /// `berth volume prune`.
 #[derive(Debug, Args)]
-#[command(override_usage = USAGE)]
+#[command(
+    override_usage = USAGE,
+    mut_arg("filter", |a| a.help("Provide filter values (e.g. \"label=<label>\")"))
+)]
 pub struct PruneArgs {
     /// Arguments (an error).
     #[arg(hide = true)]
@@ -33,12 +36,9 @@ pub struct PruneArgs {
     /// Remove all unused volumes, not just anonymous ones
     #[arg(short, long)]
     pub all: bool,
-    /// Provide filter values (e.g. "label=<label>")
-    #[arg(long, value_name = "filter", value_parser = parse_filter)]
-    pub filter: Vec<String>,
-    /// Do not prompt for confirmation
-    #[arg(short, long)]
-    pub force: bool,
+    /// `--filter`, `-f, --force`.
+    #[command(flatten)]
+    pub prune: PruneFlags,
 }
 
 /// Removes the unused volumes `filters` select.
@@ -66,11 +66,11 @@ impl PruneArgs {
     /// Asks (unless forced), prunes, and reports.
     pub fn run(self, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
         check_arity(PATH, USAGE, Arity::None, self.extra.len())?;
-        let mut filters = VolumeFilters::parse(&self.filter, PRUNE_KEYS)
+        let mut filters = VolumeFilters::parse(&self.prune.filter, PRUNE_KEYS)
             .map_err(|e| Failure::new(1, format!("Error response from daemon: {e}")))?;
         filters.all |= self.all;
         let warning = if filters.all { WARNING_ALL } else { WARNING };
-        if !self.force && !crate::cli::confirm(io, warning)? {
+        if !self.prune.force.confirmed(io, warning)? {
             return Ok(());
         }
         let pruned = prune(g, &filters)?;

@@ -3,10 +3,10 @@
 use clap::Args;
 
 use super::{container_use, open};
-use crate::cli::Io;
-use crate::cli::container::Globals;
+use crate::cli::arity::{Arity, check_arity};
 use crate::cli::exit::Failure;
-use crate::cli::usage::{Arity, check_arity};
+use crate::cli::global::Globals;
+use crate::cli::io::Io;
 use crate::volume::VolumeError;
 
 const PATH: &str = "berth volume rm";

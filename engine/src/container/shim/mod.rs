@@ -8,10 +8,10 @@
 //! unmounts its root and, for `--rm`, removes the container.
 //!
 //! This module runs the container's runs one after the other, as its
-//! restart policy says; [`run_once`] is one run, [`streams`] the attached
-//! commands and the output pumps, [`ready`] the protocol with the starting
-//! command, [`side`] the side thread of a run, [`sandbox`] a run's
-//! network and [`reap`] the wait for the container's init.
+//! restart policy says; `run_once` is one run, `streams` the attached
+//! commands and the output pumps, `ready` the protocol with the starting
+//! command, `side` the side thread of a run, `sandbox` a run's network
+//! and `reap` the wait for the container's init.
 
 mod ready;
 mod reap;

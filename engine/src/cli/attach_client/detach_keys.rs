@@ -3,6 +3,8 @@
 //! container goes on running. Docker's daemon watches the input for it;
 //! berth has no daemon, so the attached command does.
 
+use crate::cli::exit::Failure;
+
 /// The sequence, as bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DetachKeys(Vec<u8>);
@@ -12,9 +14,9 @@ pub const DEFAULT: &str = "ctrl-p,ctrl-q";
 
 /// The keys `--detach-keys` gives, or the default; a bad value is a usage
 /// error (125) before anything is done.
-pub fn from_flag(flag: Option<&str>) -> Result<DetachKeys, crate::cli::exit::Failure> {
+pub fn from_flag(flag: Option<&str>) -> Result<DetachKeys, Failure> {
     DetachKeys::parse(flag.unwrap_or(DEFAULT))
-        .map_err(|e| crate::cli::exit::Failure::new(125, format!("berth: {e}.")))
+        .map_err(|e| Failure::new(125, format!("berth: {e}.")))
 }
 
 impl DetachKeys {
