@@ -2,6 +2,10 @@
 //! joined to a bridge reach each other over IPv4 and IPv6, and leaving takes
 //! the interface away.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test reads as one scenario, top to bottom"
+)]
 #![allow(clippy::unwrap_used)]
 
 use std::fs::File;

@@ -2,6 +2,10 @@
 //! busybox root file system, listing, inspect, history, tag, rmi, prune,
 //! and save then load into another root keeping the image id.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test reads as one scenario, top to bottom"
+)]
 #![allow(clippy::unwrap_used)]
 
 mod image_common;

@@ -3,6 +3,10 @@
 //! unpacks into overlayfs form; hostile tarballs are refused and leave
 //! nothing outside the store.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test reads as one scenario, top to bottom"
+)]
 #![allow(clippy::unwrap_used)]
 
 mod image_common;

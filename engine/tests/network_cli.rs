@@ -2,6 +2,10 @@
 //! answers canned JSON and records what it was asked. Pins what berth sends
 //! and prints, and its exit codes, without a real daemon.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test reads as one scenario, top to bottom"
+)]
 #![allow(clippy::unwrap_used)]
 
 mod fake_netd;

@@ -4,6 +4,10 @@
 //! `host`, `none` and `container:` modes, Docker's exit codes, stop's
 //! signals, logs, exec, and `--rm`/`rm -f` leaving nothing behind.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test reads as one scenario, top to bottom"
+)]
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};

@@ -4,6 +4,10 @@
 //! out of the container's root), and `attach` (output, input, exit code,
 //! signals passed on).
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test reads as one scenario, top to bottom"
+)]
 #![allow(clippy::unwrap_used)]
 
 use std::io::Write;

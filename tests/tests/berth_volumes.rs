@@ -5,6 +5,10 @@
 //! forced), `system df` counts, `system prune`, and `version`/`info`
 //! naming the runtime and netd.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test reads as one scenario, top to bottom"
+)]
 #![allow(clippy::unwrap_used)]
 
 use std::process::Output;

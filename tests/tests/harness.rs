@@ -3,6 +3,10 @@
 //! real machine before and after the suite (scripts/leakcheck), so the mess
 //! these tests leave on purpose would fail the run if it escaped.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test reads as one scenario, top to bottom"
+)]
 #![allow(clippy::unwrap_used)]
 
 use std::fs;

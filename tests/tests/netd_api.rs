@@ -1,6 +1,10 @@
 //! netd's Docker API through bollard (a Rust Docker client), and bad input:
 //! every bad request answers 4xx with a clear message and changes nothing.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test reads as one scenario, top to bottom"
+)]
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;

@@ -9,6 +9,10 @@
 //! published on one address, the containers' own sockets, and ports once
 //! unpublished. netd killed and started again attaches again.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test reads as one scenario, top to bottom"
+)]
 #![allow(clippy::unwrap_used)]
 
 use std::net::{SocketAddr, TcpStream};

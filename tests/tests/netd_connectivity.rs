@@ -2,6 +2,10 @@
 //! bridge, a sandbox on two networks, disconnect, and the host and none
 //! networks behaving as Docker's.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test reads as one scenario, top to bottom"
+)]
 #![allow(clippy::unwrap_used)]
 
 use netd_api::client::Client;

@@ -3,6 +3,10 @@
 //! upstream that runs in another namespace, failover, no forwarding for
 //! internal networks, and garbage that changes nothing.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test reads as one scenario, top to bottom"
+)]
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;

@@ -1,6 +1,10 @@
 //! The real `docker` CLI manages netd's networks, with the same results as
 //! `berth network`.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test reads as one scenario, top to bottom"
+)]
 #![allow(clippy::unwrap_used)]
 
 use netd_api::types::SandboxCreateRequest;

@@ -4,6 +4,10 @@
 //! by name, a published port answering from outside, and `docker network
 //! rm` leaving nothing in netd's store or in the kernel.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test reads as one scenario, top to bottom"
+)]
 #![allow(clippy::unwrap_used)]
 
 use tests::dockerd::{self, Dockerd};

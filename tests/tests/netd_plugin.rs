@@ -5,6 +5,10 @@
 //! container side of `Join` is done as libnetwork does it, and real traffic
 //! checks the result.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test reads as one scenario, top to bottom"
+)]
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;

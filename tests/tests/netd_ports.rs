@@ -4,6 +4,10 @@
 //! leave nothing behind; networks isolated from each other; `--internal`;
 //! `enable_icc=false`; unpublished ports unreachable by routing.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test reads as one scenario, top to bottom"
+)]
 #![allow(clippy::unwrap_used)]
 
 use netd_api::client::Client;

@@ -1,6 +1,10 @@
 //! netd stopped, killed at random moments, or doubled: the store and the
 //! kernel agree afterwards, and connected sandboxes keep talking.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test reads as one scenario, top to bottom"
+)]
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;

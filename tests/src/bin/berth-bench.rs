@@ -15,7 +15,7 @@
 //! benchmark covers that with a tmpfs in its own mount namespace, so that
 //! crun runs, and says so.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -87,25 +87,7 @@ fn main() -> anyhow::Result<()> {
     let out = berth.cmd(&["network", "create", "benchnet"]);
     anyhow::ensure!(out.status.success(), "network create: {out:?}");
     // A bundle for the runtime alone: the same busybox, `true`, no network.
-    let bundle = host.dir("bare-bundle");
-    let rootfs_tar = tests::dockerd::busybox_rootfs(&host);
-    std::fs::create_dir_all(bundle.join("rootfs"))?;
-    let st = Command::new("tar")
-        .arg("-C")
-        .arg(bundle.join("rootfs"))
-        .arg("-xf")
-        .arg(&rootfs_tar)
-        .status()?;
-    anyhow::ensure!(st.success(), "unpacking the rootfs");
-    let st = Command::new(&runc)
-        .arg("spec")
-        .current_dir(&bundle)
-        .status()?;
-    anyhow::ensure!(st.success(), "runc spec");
-    let spec = std::fs::read_to_string(bundle.join("config.json"))?
-        .replace("\"terminal\": true", "\"terminal\": false")
-        .replace("\"sh\"", "\"true\"");
-    std::fs::write(bundle.join("config.json"), spec)?;
+    let (bundle, rootfs_tar) = bare_bundle(&host, &runc)?;
 
     let mut labels: Vec<String> = Vec::new();
     type Runner<'a> = Box<dyn Fn(usize) -> anyhow::Result<Duration> + 'a>;
@@ -156,55 +138,7 @@ fn main() -> anyhow::Result<()> {
     let _podman_cgroups = PodmanCgroups;
     let first_podman = podman.as_ref().map(|_| runners.len());
     if let Some(podman) = &podman {
-        let _ = Command::new("mount")
-            .args(["-t", "tmpfs", "bench-varlib", "/var/lib"])
-            .status();
-        let state = host.dir("podman");
-        let base: Vec<String> = vec![
-            "--root".into(),
-            state.join("root").display().to_string(),
-            "--runroot".into(),
-            state.join("run").display().to_string(),
-            "--cgroup-manager".into(),
-            "cgroupfs".into(),
-            "--runtime".into(),
-            runc.clone(),
-            "--events-backend".into(),
-            "none".into(),
-            "--network-config-dir".into(),
-            state.join("net").display().to_string(),
-            "--tmpdir".into(),
-            state.join("tmp").display().to_string(),
-        ];
-        let podman_cmd = |args: &[&str]| {
-            let mut c = Command::new(podman);
-            c.args(&base).args(args);
-            c
-        };
-        timed(podman_cmd(&[
-            "import",
-            &rootfs_tar.display().to_string(),
-            "localhost/busybox:latest",
-        ]))?;
-        timed(podman_cmd(&["network", "create", "podnet"]))?;
-        for net in ["none", "podnet"] {
-            let what = if net == "none" {
-                "--network none"
-            } else {
-                "its bridge (netavark)"
-            };
-            labels.push(format!("podman run --rm, {what}, runc"));
-            let args: Vec<String> = ["run", "--rm", "--network", net, "localhost/busybox", "true"]
-                .map(String::from)
-                .to_vec();
-            let base = base.clone();
-            let podman = podman.clone();
-            runners.push(Box::new(move |_| {
-                let mut c = Command::new(&podman);
-                c.args(&base).args(&args);
-                timed(c)
-            }));
-        }
+        add_podman(&host, podman, &runc, &rootfs_tar, &mut labels, &mut runners)?;
     }
     // Blocks of consecutive runs of one kind, the kinds taking turns in a
     // rotating order. A run leaves kernel work behind (its namespaces and
@@ -219,47 +153,13 @@ fn main() -> anyhow::Result<()> {
     // network namespace going), which would land on the runs measured
     // next, berth's and the bare runtimes' alike.
     let (rounds, per_block) = (8, 5);
-    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); runners.len()];
     let split = first_podman.unwrap_or(runners.len());
-    for group in [0..split, split..runners.len()] {
-        let kinds = group.len();
-        for round in 0..rounds {
-            for k in 0..kinds {
-                let i = group.start + (round + k) % kinds;
-                std::thread::sleep(Duration::from_millis(30));
-                runners[i](round * 1000 + i * 100)?;
-                for n in 1..=per_block {
-                    times[i].push(runners[i](round * 1000 + i * 100 + n)?);
-                }
-            }
-        }
-    }
+    let times = measure(&runners, split, rounds, per_block)?;
     println!(
         "container start-to-exit latency (`true`), {rounds} rounds of {per_block} consecutive runs of each kind, medians:"
     );
     let medians: Vec<Duration> = times.into_iter().map(median).collect();
-    for (label, m) in labels.iter().zip(&medians) {
-        println!("  {label:<46} {:7.1} ms", ms(*m));
-    }
-    let find_m = |needle: &str| {
-        labels
-            .iter()
-            .position(|l| l.starts_with(needle))
-            .map(|i| medians[i])
-    };
-    for (name, _) in &runtimes {
-        if let (Some(bare), Some(none), Some(bridge)) = (
-            find_m(&format!("{name} run")),
-            find_m(&format!("berth run --rm, --network none, {name}")),
-            find_m(&format!("berth run --rm, user bridge (netd), {name}")),
-        ) {
-            println!(
-                "  with {name}: --network none {:.2}x of bare {name}; the user bridge adds {:+.1} ms",
-                none.as_secs_f64() / bare.as_secs_f64(),
-                ms(bridge) - ms(none)
-            );
-        }
-    }
+    report(&labels, &medians, &runtimes);
     if crun.is_some() {
         println!(
             "  (crun runs with a tmpfs over /sys/fs/cgroup/unified in the benchmark's own mount namespace: it refuses this host's hybrid layout otherwise)"
@@ -306,6 +206,148 @@ impl Drop for PodmanCgroups {
             for d in dirs.iter().rev() {
                 let _ = std::fs::remove_dir(d);
             }
+        }
+    }
+}
+
+/// Unpacks busybox into a bundle of `runc spec` running `true`: what the
+/// bare runtimes run. Returns the bundle and the rootfs tarball.
+fn bare_bundle(host: &TestHost, runc: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let bundle = host.dir("bare-bundle");
+    let rootfs_tar = tests::dockerd::busybox_rootfs(host);
+    std::fs::create_dir_all(bundle.join("rootfs"))?;
+    let st = Command::new("tar")
+        .arg("-C")
+        .arg(bundle.join("rootfs"))
+        .arg("-xf")
+        .arg(&rootfs_tar)
+        .status()?;
+    anyhow::ensure!(st.success(), "unpacking the rootfs");
+    let st = Command::new(runc)
+        .arg("spec")
+        .current_dir(&bundle)
+        .status()?;
+    anyhow::ensure!(st.success(), "runc spec");
+    let spec = std::fs::read_to_string(bundle.join("config.json"))?
+        .replace("\"terminal\": true", "\"terminal\": false")
+        .replace("\"sh\"", "\"true\"");
+    std::fs::write(bundle.join("config.json"), spec)?;
+    Ok((bundle, rootfs_tar))
+}
+
+/// One kind of run, timed; its argument numbers the run.
+type Runner<'a> = Box<dyn Fn(usize) -> anyhow::Result<Duration> + 'a>;
+
+/// podman (Podman 4's netavark bridge) on its own storage in this host,
+/// `--network none` and on its bridge.
+fn add_podman(
+    host: &TestHost,
+    podman: &str,
+    runc: &str,
+    rootfs_tar: &Path,
+    labels: &mut Vec<String>,
+    runners: &mut Vec<Runner<'_>>,
+) -> anyhow::Result<()> {
+    let _ = Command::new("mount")
+        .args(["-t", "tmpfs", "bench-varlib", "/var/lib"])
+        .status();
+    let state = host.dir("podman");
+    let base: Vec<String> = vec![
+        "--root".into(),
+        state.join("root").display().to_string(),
+        "--runroot".into(),
+        state.join("run").display().to_string(),
+        "--cgroup-manager".into(),
+        "cgroupfs".into(),
+        "--runtime".into(),
+        runc.to_owned(),
+        "--events-backend".into(),
+        "none".into(),
+        "--network-config-dir".into(),
+        state.join("net").display().to_string(),
+        "--tmpdir".into(),
+        state.join("tmp").display().to_string(),
+    ];
+    let podman_cmd = |args: &[&str]| {
+        let mut c = Command::new(podman);
+        c.args(&base).args(args);
+        c
+    };
+    timed(podman_cmd(&[
+        "import",
+        &rootfs_tar.display().to_string(),
+        "localhost/busybox:latest",
+    ]))?;
+    timed(podman_cmd(&["network", "create", "podnet"]))?;
+    for net in ["none", "podnet"] {
+        let what = if net == "none" {
+            "--network none"
+        } else {
+            "its bridge (netavark)"
+        };
+        labels.push(format!("podman run --rm, {what}, runc"));
+        let args: Vec<String> = ["run", "--rm", "--network", net, "localhost/busybox", "true"]
+            .map(String::from)
+            .to_vec();
+        let base = base.clone();
+        let podman = podman.to_owned();
+        runners.push(Box::new(move |_| {
+            let mut c = Command::new(&podman);
+            c.args(&base).args(&args);
+            timed(c)
+        }));
+    }
+    Ok(())
+}
+
+/// Blocks of consecutive runs of one kind, the kinds taking turns in a
+/// rotating order; podman's kinds (from `split` on) after the others'.
+fn measure(
+    runners: &[Runner<'_>],
+    split: usize,
+    rounds: usize,
+    per_block: usize,
+) -> anyhow::Result<Vec<Vec<Duration>>> {
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); runners.len()];
+    for group in [0..split, split..runners.len()] {
+        let kinds = group.len();
+        for round in 0..rounds {
+            for k in 0..kinds {
+                let i = group.start + (round + k) % kinds;
+                std::thread::sleep(Duration::from_millis(30));
+                runners[i](round * 1000 + i * 100)?;
+                for n in 1..=per_block {
+                    times[i].push(runners[i](round * 1000 + i * 100 + n)?);
+                }
+            }
+        }
+    }
+    Ok(times)
+}
+
+/// Prints each kind's median and, per runtime, berth's ratio to the bare
+/// runtime and what the user bridge adds.
+fn report(labels: &[String], medians: &[Duration], runtimes: &[(&str, String)]) {
+    for (label, m) in labels.iter().zip(medians) {
+        println!("  {label:<46} {:7.1} ms", ms(*m));
+    }
+    let find_m = |needle: &str| {
+        labels
+            .iter()
+            .position(|l| l.starts_with(needle))
+            .map(|i| medians[i])
+    };
+    for (name, _) in runtimes {
+        if let (Some(bare), Some(none), Some(bridge)) = (
+            find_m(&format!("{name} run")),
+            find_m(&format!("berth run --rm, --network none, {name}")),
+            find_m(&format!("berth run --rm, user bridge (netd), {name}")),
+        ) {
+            println!(
+                "  with {name}: --network none {:.2}x of bare {name}; the user bridge adds {:+.1} ms",
+                none.as_secs_f64() / bare.as_secs_f64(),
+                ms(bridge) - ms(none)
+            );
         }
     }
 }
