@@ -56,7 +56,7 @@ unit:
 ## fuzz-smoke: every fuzz target of fuzz/ for a few seconds (skipped,
 ## with the reason, where the nightly toolchain is missing).
 fuzz-smoke:
-	CARGO_NET_OFFLINE=true scripts/fuzz $(or $(FUZZ_SMOKE_SECONDS),8)
+	CARGO_NET_OFFLINE=true FUZZ_PROFILE=--dev scripts/fuzz $(or $(FUZZ_SMOKE_SECONDS),8)
 
 ## fuzz: every fuzz target for longer (FUZZ_SECONDS, default 300 each).
 fuzz:
