@@ -88,6 +88,31 @@ fn an_image_pushed_then_removed_pulls_back_by_tag_and_digest_and_runs() {
         "by digest",
     ]);
     assert_eq!(out, "by digest");
+
+    // `run` pulls what the store lacks, saying so on standard error.
+    berth.ok(&["rmi", &by_digest]);
+    let out = berth.cmd(&["run", "--rm", "--network", "none", &name, "echo", "auto"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.starts_with(&format!("Unable to find image '{name}' locally\n")),
+        "{err}"
+    );
+    assert!(err.contains("Pull complete"), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "auto");
+    let err = fails(
+        &berth,
+        &[
+            "run",
+            "--pull",
+            "never",
+            "--network",
+            "none",
+            "127.0.0.1:5000/none",
+            "true",
+        ],
+    );
+    assert!(err.contains("No such image"), "{err}");
 }
 
 #[test]

@@ -158,3 +158,78 @@ fn show(progress: &mut Progress<'_>, event: &PullEvent, terminal: bool) -> std::
         }
     }
 }
+
+/// `run`'s and `create`'s pull flags.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PullFlags {
+    /// Pull image before running ("always", "missing", "never")
+    #[arg(long = "pull", value_name = "string", default_value = "missing")]
+    pub pull: String,
+    /// Set platform if server is multi-platform capable
+    #[arg(long, value_name = "string")]
+    pub platform: Option<String>,
+}
+
+/// Pulls `image` for `run` or `create` (`command`) as `flags` say:
+/// `missing` (the default) when the store lacks it, with Docker's
+/// `Unable to find image 'x:latest' locally`; `always`; or `never` (then
+/// the missing image is reported by the caller). The pull's output goes
+/// to standard error, as Docker's.
+pub fn ensure_image(
+    root: &Path,
+    image: &str,
+    flags: &PullFlags,
+    command: &str,
+    io: &mut Io<'_>,
+) -> Result<(), Failure> {
+    let always = match flags.pull.as_str() {
+        "" | "missing" => false,
+        "always" => true,
+        "never" => return Ok(()),
+        other => {
+            return Err(Failure::new(
+                125,
+                format!(
+                    "berth: invalid pull option: '{other}': must be one of \"always\", \"missing\" or \"never\".\nSee 'berth {command} --help'."
+                ),
+            ));
+        }
+    };
+    // Ids and names that do not parse are the caller's to report.
+    let Ok(reference) = Reference::parse(image) else {
+        return Ok(());
+    };
+    let store = open_store(root)?;
+    let present = store.state().is_ok_and(|s| s.resolve(image).is_ok());
+    if present && !always {
+        return Ok(());
+    }
+    let platform = parse_platform(flags.platform.as_deref())?;
+    if !present {
+        let shown = reference.clone().with_default_tag().familiar();
+        writeln!(io.stderr, "Unable to find image '{shown}' locally")?;
+    }
+    let mut no_errors = std::io::sink();
+    let mut sub = Io {
+        stdin: &mut *io.stdin,
+        stdout: &mut *io.stderr,
+        stderr: &mut no_errors,
+    };
+    pull_image(
+        root,
+        &reference.with_default_tag(),
+        platform,
+        false,
+        &mut sub,
+    )
+    .map(|_| ())
+    .map_err(|f| {
+        Failure::new(
+            125,
+            format!(
+                "berth: {}.\nSee 'berth {command} --help'.",
+                f.message.trim_end_matches('.')
+            ),
+        )
+    })
+}
