@@ -11,9 +11,11 @@ cd "$(dirname "$0")/.."
 # host; the package starts no daemon here) and docker-proxy (the peer the
 # ports benchmark measures). runc and crun are berth's OCI runtimes
 # (busybox-static also makes the test images); tini is `run --init`'s init.
+# docker-registry is the registry the pull/push tests start on loopback
+# (apache2-utils' htpasswd makes its users).
 # gcc links the Rust binaries; libc6-dev has glibc's static libraries, which
 # the release binaries (static-pie) are linked with.
-PACKAGES="gcc libc6-dev iproute2 nftables util-linux mount procps busybox-static bind9-dnsutils iputils-ping curl make iperf3 dnsperf docker.io runc crun tini"
+PACKAGES="gcc libc6-dev iproute2 nftables util-linux mount procps busybox-static bind9-dnsutils iputils-ping curl make iperf3 dnsperf docker.io runc crun tini docker-registry apache2-utils"
 
 missing=""
 for p in $PACKAGES; do

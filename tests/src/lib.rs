@@ -18,6 +18,7 @@ pub mod berth;
 pub mod dockerd;
 pub mod netd;
 pub mod plugin;
+pub mod registry;
 pub mod traffic;
 
 use std::fs;

@@ -20,6 +20,7 @@ pub mod inspect;
 pub mod layer_path;
 pub mod oci;
 pub mod reference;
+pub mod registry;
 pub mod state;
 pub mod store;
 pub mod unpack;

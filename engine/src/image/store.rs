@@ -9,6 +9,8 @@
 //! layers/<diff id hex>/size   the bytes of its files
 //! init/diff                   the init layer, over every container's image
 //! tmp/                        work in progress, cleared under the lock
+//! pull/                       partial downloads (kept to resume) and pulls' work
+//! repo-digests.json           image id → the `name@digest`s it was pulled or pushed as
 //! ```
 //!
 //! Files are replaced atomically (temp file, fsync, rename); a layer
@@ -256,10 +258,43 @@ impl Store {
         let blob = self.blob_path(diff_id);
         let file = File::open(&blob).map_err(ImageError::io("open layer", &blob))?;
         let size = unpack_layer(std::io::BufReader::new(file), &diff)?;
+        self.commit_layer(work, diff_id, size)
+    }
+
+    /// Makes `work` (a temporary directory of the store's file system
+    /// whose `diff/` holds the unpacked layer `diff_id`, of `size` bytes)
+    /// the layer `diff_id`, by one rename; when a concurrent writer's
+    /// copy is there first, `work` goes.
+    pub fn commit_layer(&self, work: tempfile::TempDir, diff_id: &Digest, size: u64) -> Result<()> {
+        let final_dir = self.dir.join("layers").join(diff_id.hex());
+        if final_dir.exists() {
+            return Ok(());
+        }
         write_atomic(&work.path().join("size"), size.to_string().as_bytes())?;
         let work = work.keep();
-        fs::rename(&work, &final_dir).map_err(ImageError::io("rename into", &final_dir))?;
-        sync_parent(&final_dir)
+        match fs::rename(&work, &final_dir) {
+            Ok(()) => sync_parent(&final_dir),
+            Err(_) if final_dir.exists() => {
+                let _ = fs::remove_dir_all(&work);
+                Ok(())
+            }
+            Err(e) => Err(ImageError::io("rename into", &final_dir)(e)),
+        }
+    }
+
+    /// Whether layer `diff_id` is complete: its blob and its unpacked
+    /// directory both there.
+    pub fn has_layer(&self, diff_id: &Digest) -> bool {
+        self.blob_path(diff_id).is_file() && self.layer_dir(diff_id).is_dir()
+    }
+
+    /// Where pulls keep their partial downloads and work (not cleared by
+    /// [`Store::lock`]: a pull runs without the store's lock, and its
+    /// partial downloads are kept for the next pull to resume).
+    pub fn pull_dir(&self) -> Result<PathBuf> {
+        let dir = self.dir.join("pull");
+        fs::create_dir_all(&dir).map_err(ImageError::io("create directory", &dir))?;
+        Ok(dir)
     }
 
     /// The manifest of `entry`.

@@ -138,6 +138,9 @@ pub struct CreateArgs {
     /// Timeout (in seconds) to stop a container
     #[arg(long = "stop-timeout", value_name = "int")]
     pub stop_timeout: Option<i64>,
+    /// `--pull`, `--platform`.
+    #[command(flatten)]
+    pub pulling: crate::cli::image::pull::PullFlags,
     /// The image, then the command and its arguments
     #[arg(value_name = "IMAGE", trailing_var_arg = true, required = true)]
     pub image_and_command: Vec<String>,
@@ -455,6 +458,8 @@ pub fn run(args: &RunArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
     let keys = detach_keys::from_flag(args.detach_keys.as_deref())?;
     let engine = g.engine()?;
     let opts = create_options(&args.create, !args.detach, &g.root)?;
+    let pulling = &args.create.pulling;
+    crate::cli::image::pull::ensure_image(&g.root, &opts.image, pulling, "run", io)?;
     let c = plan_new(&engine, g, &opts, "run")?;
     // The shim prepares the run while the container is stored.
     let starting = engine.start_new(&c, !args.detach).map_err(Failure::start)?;
@@ -496,6 +501,7 @@ pub fn run(args: &RunArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
 pub fn create_only(args: &CreateArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
     let engine = g.engine()?;
     let opts = create_options(args, false, &g.root)?;
+    crate::cli::image::pull::ensure_image(&g.root, &opts.image, &args.pulling, "create", io)?;
     let c = create(&engine, g, &opts)?;
     writeln!(io.stdout, "{}", c.id)?;
     Ok(())
@@ -506,8 +512,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_missing_image_is_pulled_first_and_a_failed_pull_is_a_run_error() {
+        // Nothing listens on loopback port 1: the pull fails at once.
+        let (code, _, err) = crate::cli::tests::berth(&["run", "127.0.0.1:1/app"], "");
+        assert_eq!(code, 125);
+        assert!(
+            err.starts_with("Unable to find image '127.0.0.1:1/app:latest' locally\nlatest: Pulling from app\nberth: Error response from daemon: Get \"http://127.0.0.1:1/v2/app/manifests/latest\": "),
+            "{err}"
+        );
+        assert!(err.ends_with("See 'berth run --help'.\n"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_pull_policy_is_refused() {
+        let (code, _, err) = crate::cli::tests::berth(&["create", "--pull", "sometimes", "x"], "");
+        assert_eq!(code, 125);
+        assert!(
+            err.starts_with("berth: invalid pull option: 'sometimes'"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn a_missing_image_is_named_as_the_user_wrote_it() {
-        let (code, _, err) = crate::cli::tests::berth(&["run", "nope"], "");
+        let (code, _, err) = crate::cli::tests::berth(&["run", "--pull", "never", "nope"], "");
         assert_eq!(code, 125);
         assert!(
             err.starts_with(

@@ -8,7 +8,10 @@ pub mod import;
 pub mod inspect;
 pub mod load;
 pub mod ls;
+pub mod progress;
 pub mod prune;
+pub mod pull;
+pub mod push;
 pub mod rm;
 pub mod save;
 pub mod tag;
@@ -53,6 +56,12 @@ pub enum ImageCommand {
     Ls(ls::LsArgs),
     /// Remove unused images
     Prune(prune::PruneArgs),
+    /// Download an image from a registry
+    #[command(override_usage = pull::usage("berth image pull"))]
+    Pull(pull::PullArgs),
+    /// Upload an image to a registry
+    #[command(override_usage = push::usage("berth image push"))]
+    Push(push::PushArgs),
     /// Remove one or more images
     #[command(visible_alias = "remove", override_usage = rm::usage("berth image rm"))]
     Rm(rm::RmArgs),
@@ -82,6 +91,12 @@ pub enum ShortcutCommand {
     /// Load an image from a tar archive or STDIN
     #[command(override_usage = load::usage("berth load"))]
     Load(load::LoadArgs),
+    /// Download an image from a registry
+    #[command(override_usage = pull::usage("berth pull"))]
+    Pull(pull::PullArgs),
+    /// Upload an image to a registry
+    #[command(override_usage = push::usage("berth push"))]
+    Push(push::PushArgs),
     /// Remove one or more images
     #[command(override_usage = rm::usage("berth rmi"))]
     Rmi(rm::RmArgs),
@@ -104,6 +119,8 @@ pub fn run(command: ImageCommand, root: &Path, io: &mut Io<'_>) -> Result<(), Fa
         ImageCommand::Load(a) => a.run(&path("load"), root, io),
         ImageCommand::Ls(a) => a.run(&path("ls"), root, io),
         ImageCommand::Prune(a) => a.run(root, io),
+        ImageCommand::Pull(a) => a.run(&path("pull"), root, io),
+        ImageCommand::Push(a) => a.run(&path("push"), root, io),
         ImageCommand::Rm(a) => a.run(&path("rm"), root, io),
         ImageCommand::Save(a) => a.run(&path("save"), root, io),
         ImageCommand::Tag(a) => a.run(&path("tag"), root, io),
@@ -117,6 +134,8 @@ pub fn run_shortcut(command: ShortcutCommand, root: &Path, io: &mut Io<'_>) -> R
         ShortcutCommand::Images(a) => a.run("berth images", root, io),
         ShortcutCommand::Import(a) => a.run("berth import", root, io),
         ShortcutCommand::Load(a) => a.run("berth load", root, io),
+        ShortcutCommand::Pull(a) => a.run("berth pull", root, io),
+        ShortcutCommand::Push(a) => a.run("berth push", root, io),
         ShortcutCommand::Rmi(a) => a.run("berth rmi", root, io),
         ShortcutCommand::Save(a) => a.run("berth save", root, io),
         ShortcutCommand::Tag(a) => a.run("berth tag", root, io),
