@@ -105,6 +105,7 @@ pub async fn attach(client: &Client, c: &Container) -> Result<Attached> {
             netd_api::portspec::ExposedPorts(e.keys().filter_map(|k| k.parse().ok()).collect())
         }),
         publish_all_ports: c.host_config.publish_all_ports,
+        owner: None,
     };
     client
         .sandbox_create(&req)
