@@ -121,9 +121,9 @@ impl Netd {
     /// container's sandbox.
     pub fn attach(&self, c: &Container) -> Result<Attached> {
         // A removal remembered for the container's last sandbox goes
-        // first: it is that one's, not the one made now. Should netd be
-        // unreachable, the create below fails the same way.
-        self.complete(&c.id);
+        // first, and no sandbox is made while it is remembered: it would
+        // be the one removed later.
+        self.complete_one(&c.id)?;
         let req = create_request(c, SandboxOwner::current());
         match self.client.sandbox_create(&req) {
             Ok(_) => {}
@@ -224,7 +224,20 @@ impl Netd {
     /// Completes the remembered removal of sandbox `id`, if any: whether
     /// nothing is pending for it any more.
     pub fn complete(&self, id: &str) -> bool {
-        matches!(self.pending.complete(id, || self.remove(id)), Ok(Ok(_)))
+        self.complete_one(id).is_ok()
+    }
+
+    /// Completes the remembered removal of sandbox `id`, if any; why
+    /// it is still pending otherwise.
+    fn complete_one(&self, id: &str) -> Result<()> {
+        match self.pending.complete(id, || self.remove(id)) {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(ContainerError::netd(id)(e)),
+            Err(source) => Err(ContainerError::PendingRemoval {
+                id: id.to_owned(),
+                source,
+            }),
+        }
     }
 
     /// Completes every remembered removal, stopping at the first netd does
@@ -381,6 +394,22 @@ mod tests {
         complete_pending(root.path(), &host);
         netd.settle(A, Duration::from_millis(120));
         assert_eq!(pending.ids(), vec![A.to_owned()]);
+    }
+
+    #[test]
+    fn no_sandbox_is_made_while_the_last_ones_removal_is_pending() {
+        let root = tempfile::tempdir().unwrap();
+        Pending::new(root.path()).record(A).unwrap();
+        let (host, requests) = fake_netd(root.path(), "500 Internal Server Error");
+        let netd = Netd::connect(&host, root.path()).unwrap();
+        let c = Container {
+            id: A.to_owned(),
+            ..Container::default()
+        };
+        assert!(netd.attach(&c).is_err());
+        let seen: Vec<String> = requests.try_iter().collect();
+        assert_eq!(seen, vec![format!("DELETE /sandboxes/{A} HTTP/1.1")]);
+        assert!(Pending::new(root.path()).has(A));
     }
 
     #[test]
