@@ -96,6 +96,18 @@ impl World {
         }
     }
 
+    /// Chaos containers `ns`, started with netd up.
+    fn started(&self, ns: impl IntoIterator<Item = usize>) -> Vec<Chaos> {
+        ns.into_iter()
+            .map(|n| {
+                let c = Chaos::nth(n);
+                let out = self.cli().run(&c);
+                assert_eq!(code(&out), 0, "{c:?}: {out:?}");
+                c
+            })
+            .collect()
+    }
+
     /// netd's sandboxes.
     fn sandboxes(&self) -> Result<Vec<SandboxResource>, String> {
         runtime()
@@ -559,9 +571,7 @@ fn kill_all(pids: impl IntoIterator<Item = i32>) {
 #[test]
 fn a_shim_killed_while_netd_is_down_takes_its_sandbox_with_it() {
     let mut w = World::new();
-    let (c, kept) = (Chaos::nth(1), Chaos::nth(2));
-    assert_eq!(code(&w.cli().run(&c)), 0);
-    assert_eq!(code(&w.cli().run(&kept)), 0);
+    let [c, kept] = <[Chaos; 2]>::try_from(w.started([1, 2])).unwrap();
     let [shim, _] = w.cli().pids(&c.name);
     w.netd.kill();
     kill_all([shim]);
@@ -579,10 +589,7 @@ fn a_shim_killed_while_netd_is_down_takes_its_sandbox_with_it() {
 #[test]
 fn a_lost_run_root_leaves_no_sandbox_behind() {
     let mut w = World::new();
-    let cs: Vec<Chaos> = (1..=3).map(Chaos::nth).collect();
-    for c in &cs {
-        assert_eq!(code(&w.cli().run(c)), 0);
-    }
+    let cs = w.started(1..=3);
     // As after a reboot: every shim and container process gone, and
     // berth's run root (a tmpfs) empty; netd keeps its store, and runs on.
     let names = cs.iter().map(|c| c.name.clone());
@@ -617,9 +624,7 @@ fn a_lost_run_root_leaves_no_sandbox_behind() {
 #[test]
 fn a_store_from_before_a_removal_is_set_right_at_start() {
     let mut w = World::new();
-    let (removed, kept) = (Chaos::nth(1), Chaos::nth(2));
-    assert_eq!(code(&w.cli().run(&removed)), 0);
-    assert_eq!(code(&w.cli().run(&kept)), 0);
+    let [removed, kept] = <[Chaos; 2]>::try_from(w.started([1, 2])).unwrap();
     // netd's store as it was while `removed` still ran.
     w.netd.stop();
     let data = w.netd.data_root.display().to_string();
