@@ -198,8 +198,12 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         Some(path) => Some(bind(path, opts.group.as_deref()).await?),
         None => None,
     };
+    let owner_events = controller.take_owner_events();
     let shared = Arc::new(Mutex::new(controller));
     watch_firewall(shared.clone());
+    if let Some(events) = owner_events {
+        crate::controller::owner::collect(shared.clone(), events);
+    }
     let plugin_server = plugin_listener.map(|l| {
         let app = crate::plugin::router(shared.clone());
         tokio::spawn(async move {

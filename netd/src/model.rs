@@ -216,6 +216,11 @@ pub(crate) struct Sandbox {
     pub ports: Vec<netd_api::portspec::PortMapping>,
     /// Creation time.
     pub created: String,
+    /// The process the sandbox is for: once it has exited, the sandbox is
+    /// removed (see `controller::owner`). `None` (dockerd's endpoints,
+    /// callers that name none, stores of older netds): never collected.
+    #[serde(default)]
+    pub owner: Option<netd_api::types::SandboxOwner>,
 }
 
 impl Sandbox {

@@ -82,6 +82,11 @@ fn dispatch(cli: Cli, io: &mut Io<'_>) -> Result<(), Failure> {
         write!(io.stderr, "{help}")?;
         return Ok(());
     };
+    // Sandbox removals netd was away for are made first (nothing is done
+    // when there are none: one read of a directory).
+    if !matches!(command, TopCommand::Shim(_)) {
+        crate::container::network::complete_pending(&g.runroot, &g.netd_host);
+    }
     match command {
         TopCommand::Unknown(args) => Err(Failure::new(
             1,

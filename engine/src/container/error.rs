@@ -191,6 +191,16 @@ pub enum ContainerError {
         #[source]
         source: netd_api::client::ClientError,
     },
+    /// The removal of the container's last sandbox, remembered for later
+    /// (see [`super::pending`]), could not be read or made.
+    #[error("{source}")]
+    PendingRemoval {
+        /// The container.
+        id: String,
+        /// Why.
+        #[source]
+        source: super::pending::PendingError,
+    },
     /// The starting command called the start off (its container was not
     /// stored): nothing to report, nothing left.
     #[error("the start was called off")]

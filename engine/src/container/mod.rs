@@ -1,7 +1,8 @@
 //! Containers: records on disk ([`store`]), how `create`/`run` options
 //! become one ([`create`]), the root file system ([`rootfs`]), the OCI
 //! bundle ([`bundle`]), the runtime ([`runc`]), the network through netd
-//! ([`network`]), the per-container shim ([`shim`]) with its attach
+//! ([`network`]) with the removals it could not make yet ([`pending`]),
+//! the per-container shim ([`shim`]) with its attach
 //! protocol ([`attach`]) and json-file logs ([`logs`]), and the lifecycle
 //! operations the commands run ([`ops`]).
 
@@ -17,6 +18,7 @@ pub mod inroot;
 pub mod logs;
 pub mod network;
 pub mod ops;
+pub mod pending;
 pub mod record;
 pub mod rootfs;
 pub mod runc;

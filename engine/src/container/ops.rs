@@ -274,13 +274,9 @@ impl Engine {
         );
         overlay.unmount()?;
         if super::shim::uses_netd_sandbox(&c)
-            && let Ok(client) = netd_api::blocking::Client::new(&self.netd_host)
-            && let Err(e) = client
-                .run(async |client| Ok(super::network::detach(client, &c.id).await))
-                .map_err(ContainerError::netd(&c.id))
-                .and_then(|removed| removed)
+            && let Ok(netd) = super::network::Netd::connect(&self.netd_host, &self.runroot)
         {
-            warn::container(&c.id, "removing the sandbox", &e);
+            netd.detach(&c.id);
         }
         self.containers.remove(&c)
     }

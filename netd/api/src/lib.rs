@@ -8,6 +8,8 @@
 //!   its firewall code;
 //! - [`files`]: the `hosts` and `resolv.conf` renderer;
 //! - [`new_id`]: 64-hex ids;
+//! - [`process`]: a process's identity as `/proc` shows it, for sandbox
+//!   owners (the engine names itself, netd checks the owner still runs);
 //! - [`client`] (feature `client`, on by default): the HTTP client over
 //!   netd's unix socket, async and [`blocking`].
 //!
@@ -23,6 +25,7 @@ pub mod client;
 pub mod files;
 mod id;
 pub mod portspec;
+pub mod process;
 mod protocol;
 pub mod types;
 

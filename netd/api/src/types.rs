@@ -327,6 +327,23 @@ pub struct SandboxCreateRequest {
     /// `-P`: publish every exposed port on a random host port.
     #[serde(default)]
     pub publish_all_ports: bool,
+    /// The process the sandbox is for (the engine's shim of the
+    /// container): netd removes the sandbox once it has exited. Without
+    /// one, the sandbox lasts until it is deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<SandboxOwner>,
+}
+
+/// The process a sandbox belongs to: its pid, as netd sees it (the same
+/// pid namespace), and its start time, which tells it from a later
+/// process that reuses the pid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SandboxOwner {
+    /// Process id.
+    pub pid: i32,
+    /// Start time: field 22 of `/proc/PID/stat`, in clock ticks after boot.
+    pub start_time: u64,
 }
 
 /// A sandbox as netd shows it.
@@ -352,4 +369,7 @@ pub struct SandboxResource {
     /// Published ports in Docker's `NetworkSettings.Ports` shape.
     #[serde(default)]
     pub ports: crate::portspec::PortBindings,
+    /// The process the sandbox belongs to, when it was created with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<SandboxOwner>,
 }

@@ -26,6 +26,7 @@ mod firewall;
 mod journal;
 pub(crate) mod kernel;
 mod network;
+pub(crate) mod owner;
 pub(crate) mod plugin;
 mod ports;
 mod reaper;
@@ -73,6 +74,8 @@ pub(crate) struct Controller {
     plugin_pools: BTreeMap<String, crate::model::PluginPool>,
     /// Sockets holding published host ports, by endpoint id.
     reservations: std::collections::HashMap<String, Vec<kernel::PortHold>>,
+    /// The processes sandboxes belong to, watched.
+    owners: owner::Owners,
 }
 
 pub(crate) use netd_api::{is_full_id, new_id};

@@ -48,6 +48,7 @@ impl Controller {
         c.reserve_stored_ports();
         c.restore_firewall().await?;
         c.start_dns();
+        c.watch_owners();
         Ok(c)
     }
 
@@ -93,6 +94,7 @@ impl Controller {
             next_seq,
             kernel,
             reservations: std::collections::HashMap::new(),
+            owners: super::owner::Owners::new(std::sync::Arc::new(super::owner::ProcTable)),
             dns: std::collections::HashMap::new(),
             views: std::collections::HashMap::new(),
             zones: std::collections::HashMap::new(),
@@ -170,9 +172,10 @@ impl Controller {
         // Sandboxes: dead ones go; live ones get their missing veths back.
         let sandboxes: Vec<Sandbox> = self.sandboxes.values().cloned().collect();
         for s in &sandboxes {
-            let alive = s.host_mode || s.netns.as_deref().is_some_and(netns::is_bound);
-            if !alive {
-                info!(sandbox = %s.id, name = %s.name, "sandbox's namespace is gone: removing it");
+            let bound = s.host_mode || s.netns.as_deref().is_some_and(netns::is_bound);
+            let owned = self.owner_alive(s);
+            if !bound || !owned {
+                info!(sandbox = %s.id, name = %s.name, namespace_gone = !bound, owner_gone = !owned, "dead sandbox: removing it");
                 for e in self
                     .sandbox_endpoints(&s.id)
                     .into_iter()

@@ -63,9 +63,6 @@ impl Controller {
                 "invalid sandbox id {id:?}: expected 64 lowercase hexadecimal digits"
             )));
         }
-        if self.sandboxes.contains_key(&id) {
-            return Err(NetdError::conflict(format!("sandbox {id} already exists")));
-        }
         let name = if req.name.is_empty() {
             id[..12].to_owned()
         } else {
@@ -75,6 +72,10 @@ impl Controller {
             return Err(NetdError::invalid(format!(
                 "Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
             )));
+        }
+        self.admit_owner(&id, &name, req.owner.as_ref()).await?;
+        if self.sandboxes.contains_key(&id) {
+            return Err(NetdError::conflict(format!("sandbox {id} already exists")));
         }
         if let Some(other) = self.sandboxes.values().find(|s| s.name == name) {
             return Err(NetdError::conflict(format!(
@@ -132,12 +133,14 @@ impl Controller {
             gateway_endpoint: None,
             ports,
             created: now(),
+            owner: req.owner,
         };
         let mut journal = Journal::default();
         let result = self.make_sandbox(&mut journal, &sandbox).await;
         self.settle(journal, result).await?;
         info!(sandbox = %sandbox.id, name = %sandbox.name, host_mode, "sandbox created");
         let view = self.sandbox_resource(&sandbox);
+        self.watch_owner(&sandbox);
         self.sandboxes.insert(id, sandbox);
         Ok(view)
     }
@@ -227,6 +230,7 @@ impl Controller {
             self.endpoints.remove(&e.id);
         }
         self.sandboxes.remove(&s.id);
+        self.forget_owner(&s.id);
         for e in &eps {
             if let Some(h) = &e.host_ifname
                 // The namespace goes with the sandbox; only the host end

@@ -88,6 +88,7 @@ impl Controller {
                     .find(|e| e.sandbox_id == s.id && !e.ports.is_empty()),
                 &s.ports,
             ),
+            owner: s.owner,
         }
     }
 

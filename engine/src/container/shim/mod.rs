@@ -66,7 +66,7 @@ pub struct ShimConfig {
 pub fn run(cfg: &ShimConfig) -> i32 {
     let mut ready = Ready::passed();
     let attached = ready::passed_fd(ATTACH_FD).map(UnixStream::from);
-    match serve(cfg, &mut ready, attached) {
+    let code = match serve(cfg, &mut ready, attached) {
         Ok(code) => code,
         // The starting command reports why; nothing is left to tell.
         Err(ContainerError::CalledOff) => 125,
@@ -75,7 +75,10 @@ pub fn run(cfg: &ShimConfig) -> i32 {
             ready.say(&format!("{code} {e}"));
             code
         }
-    }
+    };
+    // A sandbox removal netd was away for is tried again for a while.
+    crate::container::network::settle_pending(&cfg.runroot, &cfg.netd_host, &cfg.id);
+    code
 }
 
 /// The exit code Docker gives a container that could not start with `e`.
@@ -125,7 +128,7 @@ struct Shim<'a> {
 impl<'a> Shim<'a> {
     fn new(cfg: &'a ShimConfig, store: Containers, c: &Container) -> Result<Self> {
         let netd = if uses_netd_sandbox(c) {
-            Some(Netd::connect(&cfg.netd_host, &c.id)?)
+            Some(Netd::connect(&cfg.netd_host, &cfg.runroot).map_err(ContainerError::netd(&c.id))?)
         } else {
             None
         };

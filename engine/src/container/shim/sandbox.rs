@@ -6,48 +6,16 @@
 use std::path::{Path, PathBuf};
 
 use crate::container::error::{ContainerError, Result};
+pub(super) use crate::container::network::Netd;
 use crate::container::network::{self, Attached};
 use crate::container::record::{Container, NetworkSettings, Status};
 use crate::container::store::Containers;
 use crate::spec::build::NetworkNamespace;
-use crate::warn;
 
 /// Whether the container's network is a netd sandbox of its own (not
 /// another container's, and not a private one, see [`network::is_private`]).
 pub fn uses_netd_sandbox(c: &Container) -> bool {
     !c.host_config.network_mode.starts_with("container:") && !network::is_private(c)
-}
-
-/// netd, for the containers that have a sandbox there.
-pub(super) struct Netd {
-    client: netd_api::blocking::Client,
-}
-
-impl Netd {
-    /// A client of the netd at `host`, for container `id`.
-    pub(super) fn connect(host: &str, id: &str) -> Result<Self> {
-        Ok(Self {
-            client: netd_api::blocking::Client::new(host).map_err(ContainerError::netd(id))?,
-        })
-    }
-
-    /// Makes and connects the container's sandbox for a run.
-    fn attach(&self, c: &Container) -> Result<Attached> {
-        self.client
-            .run(async |client| Ok(network::attach(client, c).await))
-            .map_err(ContainerError::netd(&c.id))?
-    }
-
-    /// Removes the sandbox; a failure (logged) leaves it to netd's own
-    /// clean-up.
-    pub(super) fn detach(&self, id: &str) {
-        let removed = self
-            .client
-            .run(async |client| Ok(network::detach(client, id).await));
-        if let Err(e) = removed.map_err(ContainerError::netd(id)).and_then(|r| r) {
-            warn::container(id, "removing the sandbox", &e);
-        }
-    }
 }
 
 /// The network of a run of `c`, whose directory is `dir`: through `netd`
