@@ -310,10 +310,6 @@ fn spawn_iperf_server(netns: &str) -> anyhow::Result<Child> {
         .spawn()?)
 }
 
-#[allow(
-    clippy::too_many_lines,
-    reason = "a benchmark script run top to bottom; to be split with the benchmark table (issue 19)"
-)]
 async fn throughput() -> anyhow::Result<()> {
     let mut procs = Reaped(Vec::new());
     // Connect-time translation for the clients of one child cgroup of the
@@ -408,67 +404,7 @@ async fn throughput() -> anyhow::Result<()> {
         },
     ];
 
-    // Docker 20.10's userland proxy, to the same container.
-    let proxy_label = match peers::package_version("docker.io") {
-        Some(v) => format!("docker-proxy {v}, userland"),
-        None => "docker-proxy, userland".into(),
-    };
-    let proxy = if std::path::Path::new(peers::DOCKER_PROXY).is_file() {
-        match peers::DockerProxy::start(&ip, IPERF_PORT, DOCKER_PROXY_PORT) {
-            Ok(p) => {
-                rows.push(published(proxy_label, DOCKER_PROXY_PORT));
-                Some(p)
-            }
-            Err(e) => {
-                rows.push(skipped(proxy_label, format!("failed: {e:#}")));
-                None
-            }
-        }
-    } else {
-        rows.push(skipped(
-            proxy_label,
-            format!("{} not installed", peers::DOCKER_PROXY),
-        ));
-        None
-    };
-
-    // netavark (Podman's network tool), with its own container namespace
-    // and iperf3 server.
-    let nv_label = match peers::package_version("netavark") {
-        Some(v) => format!("netavark {v}, iptables DNAT"),
-        None => "netavark, iptables DNAT".into(),
-    };
-    let netavark = if std::path::Path::new(peers::NETAVARK).is_file() {
-        match peers::Netavark::setup("nvbench", IPERF_PORT, NETAVARK_PORT) {
-            Ok(nv) => {
-                procs.0.push(spawn_iperf_server(&nv.netns)?);
-                rows.push(published(nv_label, NETAVARK_PORT));
-                // netavark leaves routing to its containers open: from the
-                // LAN, this is the direct path netd's firewall refuses, the
-                // same veth and bridge without the DNAT.
-                _remote.route_via_host(peers::Netavark::SUBNET);
-                rows.push(Row {
-                    label: "(check) direct to netavark's container".into(),
-                    name: String::new(),
-                    host_cgroup: None,
-                    host: Ok((nv.ip.into(), IPERF_PORT)),
-                    lan: Ok((nv.ip.into(), IPERF_PORT)),
-                    gbps: [Vec::new(), Vec::new()],
-                });
-                Some(nv)
-            }
-            Err(e) => {
-                rows.push(skipped(nv_label, format!("failed: {e:#}")));
-                None
-            }
-        }
-    } else {
-        rows.push(skipped(
-            nv_label,
-            format!("{} not installed", peers::NETAVARK),
-        ));
-        None
-    };
+    let (proxy, netavark) = add_peers(&ip, &mut rows, &mut procs, &_remote)?;
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     // Every (path, client) pair once per round, the order rotated from one
@@ -506,6 +442,85 @@ async fn throughput() -> anyhow::Result<()> {
         let _ = std::fs::remove_dir(cg);
     }
 
+    print_table(&rows);
+    Ok(())
+}
+
+/// The peers' paths to the same kind of container: Docker 20.10's userland
+/// proxy (to netd's container) and netavark (Podman's network tool, with
+/// its own container namespace and iperf3 server), each a row, or a row
+/// saying why it is skipped.
+fn add_peers(
+    ip: &str,
+    rows: &mut Vec<Row>,
+    procs: &mut Reaped,
+    remote: &tests::traffic::Remote,
+) -> anyhow::Result<(Option<peers::DockerProxy>, Option<peers::Netavark>)> {
+    let proxy_label = match peers::package_version("docker.io") {
+        Some(v) => format!("docker-proxy {v}, userland"),
+        None => "docker-proxy, userland".into(),
+    };
+    let proxy = if std::path::Path::new(peers::DOCKER_PROXY).is_file() {
+        match peers::DockerProxy::start(ip, IPERF_PORT, DOCKER_PROXY_PORT) {
+            Ok(p) => {
+                rows.push(published(proxy_label, DOCKER_PROXY_PORT));
+                Some(p)
+            }
+            Err(e) => {
+                rows.push(skipped(proxy_label, format!("failed: {e:#}")));
+                None
+            }
+        }
+    } else {
+        rows.push(skipped(
+            proxy_label,
+            format!("{} not installed", peers::DOCKER_PROXY),
+        ));
+        None
+    };
+
+    // netavark (Podman's network tool), with its own container namespace
+    // and iperf3 server.
+    let nv_label = match peers::package_version("netavark") {
+        Some(v) => format!("netavark {v}, iptables DNAT"),
+        None => "netavark, iptables DNAT".into(),
+    };
+    let netavark = if std::path::Path::new(peers::NETAVARK).is_file() {
+        match peers::Netavark::setup("nvbench", IPERF_PORT, NETAVARK_PORT) {
+            Ok(nv) => {
+                procs.0.push(spawn_iperf_server(&nv.netns)?);
+                rows.push(published(nv_label, NETAVARK_PORT));
+                // netavark leaves routing to its containers open: from the
+                // LAN, this is the direct path netd's firewall refuses, the
+                // same veth and bridge without the DNAT.
+                remote.route_via_host(peers::Netavark::SUBNET);
+                rows.push(Row {
+                    label: "(check) direct to netavark's container".into(),
+                    name: String::new(),
+                    host_cgroup: None,
+                    host: Ok((nv.ip.into(), IPERF_PORT)),
+                    lan: Ok((nv.ip.into(), IPERF_PORT)),
+                    gbps: [Vec::new(), Vec::new()],
+                });
+                Some(nv)
+            }
+            Err(e) => {
+                rows.push(skipped(nv_label, format!("failed: {e:#}")));
+                None
+            }
+        }
+    } else {
+        rows.push(skipped(
+            nv_label,
+            format!("{} not installed", peers::NETAVARK),
+        ));
+        None
+    };
+    Ok((proxy, netavark))
+}
+
+/// Prints the throughput table and the published-vs-direct verdict.
+fn print_table(rows: &[Row]) {
     // Each side's own direct figure: from the host, to netd's container;
     // from the LAN, routed to netavark's (netd does not route to its
     // containers), when netavark is there.
@@ -544,7 +559,7 @@ async fn throughput() -> anyhow::Result<()> {
             },
         }
     };
-    for row in &rows {
+    for row in rows {
         let (h, l) = (cell(row, Side::Host), cell(row, Side::Lan));
         if row.host.is_err() {
             // Skipped peer: one note for both columns.
@@ -574,7 +589,6 @@ async fn throughput() -> anyhow::Result<()> {
         verdict(Side::Host),
         verdict(Side::Lan)
     );
-    Ok(())
 }
 
 #[tokio::main(flavor = "current_thread")]
