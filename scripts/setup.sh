@@ -45,4 +45,9 @@ fi
 # Every crate is fetched now, before any test enters a network namespace;
 # builds after this point run with --offline.
 cargo fetch --locked -q
-(cd fuzz && cargo fetch --locked -q)
+# fuzz/ locks the same versions as the workspace plus libFuzzer's crates;
+# when the workspace's lock moved on without it, it is re-resolved from it.
+(cd fuzz && { cargo fetch --locked -q 2>/dev/null || {
+    echo "setup: fuzz/Cargo.lock is behind the workspace's: re-resolving it from Cargo.lock"
+    cp ../Cargo.lock Cargo.lock && cargo fetch -q
+}; })
