@@ -459,8 +459,9 @@ pub fn run(args: &RunArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
     let engine = g.engine()?;
     let opts = create_options(&args.create, !args.detach, &g.root)?;
     let pulling = &args.create.pulling;
-    crate::cli::image::pull::ensure_image(&g.root, &opts.image, pulling, "run", io)?;
-    let c = plan_new(&engine, g, &opts, "run")?;
+    let c = crate::cli::image::pull::with_image(&g.root, &opts.image, pulling, "run", io, || {
+        plan_new(&engine, g, &opts, "run")
+    })?;
     // The shim prepares the run while the container is stored.
     let starting = engine.start_new(&c, !args.detach).map_err(Failure::start)?;
     if let Err(f) = store_new(&engine, &c, true) {
@@ -501,8 +502,14 @@ pub fn run(args: &RunArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> 
 pub fn create_only(args: &CreateArgs, g: &Globals, io: &mut Io<'_>) -> Result<(), Failure> {
     let engine = g.engine()?;
     let opts = create_options(args, false, &g.root)?;
-    crate::cli::image::pull::ensure_image(&g.root, &opts.image, &args.pulling, "create", io)?;
-    let c = create(&engine, g, &opts)?;
+    let c = crate::cli::image::pull::with_image(
+        &g.root,
+        &opts.image,
+        &args.pulling,
+        "create",
+        io,
+        || create(&engine, g, &opts),
+    )?;
     writeln!(io.stdout, "{}", c.id)?;
     Ok(())
 }

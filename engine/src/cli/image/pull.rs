@@ -170,39 +170,83 @@ pub struct PullFlags {
     pub platform: Option<String>,
 }
 
-/// Pulls `image` for `run` or `create` (`command`) as `flags` say:
-/// `missing` (the default) when the store lacks it, with Docker's
-/// `Unable to find image 'x:latest' locally`; `always`; or `never` (then
-/// the missing image is reported by the caller). The pull's output goes
-/// to standard error, as Docker's.
-pub fn ensure_image(
+/// When `run` and `create` pull their image (`--pull`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Policy {
+    /// When the store lacks it (the default).
+    Missing,
+    /// Every time.
+    Always,
+    /// Never: a missing image is the caller's error.
+    Never,
+}
+
+fn policy(flags: &PullFlags, command: &str) -> Result<Policy, Failure> {
+    match flags.pull.as_str() {
+        "" | "missing" => Ok(Policy::Missing),
+        "always" => Ok(Policy::Always),
+        "never" => Ok(Policy::Never),
+        other => Err(Failure::new(
+            125,
+            format!(
+                "berth: invalid pull option: '{other}': must be one of \"always\", \"missing\" or \"never\".\nSee 'berth {command} --help'."
+            ),
+        )),
+    }
+}
+
+/// Runs `plan` (which resolves `image` in the store) for `run` or `create`
+/// (`command`), pulling the image first as `flags` say: with `always`
+/// before `plan`; with `missing` (the default) only once `plan` failed and
+/// the store lacks the image, then `plan` again. So a present image costs
+/// no extra look at the store.
+pub fn with_image<T>(
     root: &Path,
     image: &str,
     flags: &PullFlags,
     command: &str,
     io: &mut Io<'_>,
-) -> Result<(), Failure> {
-    let always = match flags.pull.as_str() {
-        "" | "missing" => false,
-        "always" => true,
-        "never" => return Ok(()),
-        other => {
-            return Err(Failure::new(
-                125,
-                format!(
-                    "berth: invalid pull option: '{other}': must be one of \"always\", \"missing\" or \"never\".\nSee 'berth {command} --help'."
-                ),
-            ));
+    mut plan: impl FnMut() -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    match policy(flags, command)? {
+        Policy::Never => plan(),
+        Policy::Always => {
+            ensure_image(root, image, flags, command, io, true)?;
+            plan()
         }
-    };
+        Policy::Missing => match plan() {
+            Ok(v) => Ok(v),
+            Err(f) => {
+                if ensure_image(root, image, flags, command, io, false)? {
+                    plan()
+                } else {
+                    Err(f)
+                }
+            }
+        },
+    }
+}
+
+/// Pulls `image` when the store lacks it (or always, with `always`), with
+/// Docker's `Unable to find image 'x:latest' locally` first for a missing
+/// one; whether it pulled. The pull's output goes to standard error, as
+/// Docker's.
+fn ensure_image(
+    root: &Path,
+    image: &str,
+    flags: &PullFlags,
+    command: &str,
+    io: &mut Io<'_>,
+    always: bool,
+) -> Result<bool, Failure> {
     // Ids and names that do not parse are the caller's to report.
     let Ok(reference) = Reference::parse(image) else {
-        return Ok(());
+        return Ok(false);
     };
     let store = open_store(root)?;
     let present = store.state().is_ok_and(|s| s.resolve(image).is_ok());
     if present && !always {
-        return Ok(());
+        return Ok(false);
     }
     let platform = parse_platform(flags.platform.as_deref())?;
     if !present {
@@ -222,7 +266,7 @@ pub fn ensure_image(
         false,
         &mut sub,
     )
-    .map(|_| ())
+    .map(|_| true)
     .map_err(|f| {
         Failure::new(
             125,
