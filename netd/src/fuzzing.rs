@@ -11,10 +11,6 @@ use axum::http::Request;
 use tokio::sync::Mutex;
 use tower::ServiceExt as _;
 
-use crate::config::{Config, Paths};
-use crate::controller::Controller;
-use crate::controller::fake::FakeKernel;
-
 /// A controller over the fake kernel in a directory of its own, with both
 /// routers, answering one request at a time.
 #[derive(Debug)]
@@ -32,23 +28,11 @@ impl Harness {
     /// When the temporary directory, the runtime or the store cannot be
     /// made: the fuzz target cannot run at all then.
     pub fn new() -> Self {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let paths = Paths {
-            data_root: dir.path().join("data"),
-            exec_root: dir.path().join("run"),
-        };
-        std::fs::create_dir_all(&paths.data_root).expect("the data root");
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("a runtime");
-        let controller = runtime.block_on(async {
-            let mut c =
-                Controller::assemble(paths, Config::default(), Box::new(FakeKernel::default()))
-                    .expect("the controller assembles");
-            c.ensure_predefined().await.expect("predefined networks");
-            c
-        });
+        let (dir, _fake, controller) = runtime.block_on(crate::controller::fake::controller());
         let shared = Arc::new(Mutex::new(controller));
         Self {
             api: crate::api::router(shared.clone()),

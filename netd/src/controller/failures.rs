@@ -14,7 +14,6 @@ use netd_api::types::{
 use super::Controller;
 use super::fake::{FakeKernel, Held};
 use super::plugin::{PluginEndpointSpec, PluginNetworkSpec, PluginSubnet};
-use crate::config::{Config, Paths};
 use crate::error::NetdError;
 
 /// One controller over a fake kernel, in a directory of its own.
@@ -25,16 +24,7 @@ struct Env {
 }
 
 async fn env() -> Env {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let paths = Paths {
-        data_root: dir.path().join("data"),
-        exec_root: dir.path().join("run"),
-    };
-    std::fs::create_dir_all(&paths.data_root).expect("the data root");
-    let fake = FakeKernel::default();
-    let mut c = Controller::assemble(paths, Config::default(), Box::new(fake.clone()))
-        .expect("the controller assembles");
-    c.ensure_predefined().await.expect("predefined networks");
+    let (dir, fake, c) = super::fake::controller().await;
     Env { _dir: dir, fake, c }
 }
 

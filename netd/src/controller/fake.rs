@@ -17,6 +17,30 @@ use serde_json::Value;
 
 use super::kernel::{KFuture, Kernel, Netns, PortHold};
 
+/// A controller over a fresh fake kernel, in a temporary directory of its
+/// own, its predefined networks made: where the unit tests and the fuzz
+/// targets start. The directory lives as long as the returned guard.
+///
+/// # Panics
+/// When the directory or the store cannot be made (nothing can run then).
+pub(crate) async fn controller() -> (tempfile::TempDir, FakeKernel, super::Controller) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let paths = crate::config::Paths {
+        data_root: dir.path().join("data"),
+        exec_root: dir.path().join("run"),
+    };
+    std::fs::create_dir_all(&paths.data_root).expect("the data root");
+    let fake = FakeKernel::default();
+    let mut c = super::Controller::assemble(
+        paths,
+        crate::config::Config::default(),
+        Box::new(fake.clone()),
+    )
+    .expect("the controller assembles");
+    c.ensure_predefined().await.expect("predefined networks");
+    (dir, fake, c)
+}
+
 /// What the fake kernel holds; compared before and after an operation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Held {

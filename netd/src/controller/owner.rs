@@ -383,7 +383,6 @@ mod tests {
     };
 
     use super::*;
-    use crate::config::{Config, Paths};
     use crate::controller::fake::FakeKernel;
     use crate::error::ErrorKind;
 
@@ -432,16 +431,7 @@ mod tests {
     }
 
     async fn env() -> Env {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let paths = Paths {
-            data_root: dir.path().join("data"),
-            exec_root: dir.path().join("run"),
-        };
-        std::fs::create_dir_all(&paths.data_root).expect("the data root");
-        let fake = FakeKernel::default();
-        let mut c = Controller::assemble(paths, Config::default(), Box::new(fake.clone()))
-            .expect("the controller assembles");
-        c.ensure_predefined().await.expect("predefined networks");
+        let (dir, fake, mut c) = crate::controller::fake::controller().await;
         let procs = Arc::new(FakeProcesses::default());
         c.set_processes(Arc::new(Arc::clone(&procs)));
         let events = c.take_owner_events().expect("the events, once");
